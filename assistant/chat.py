@@ -1,0 +1,150 @@
+"""The chat: retrieve, build the prompt, stream the answer, and keep the conversation's history."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from ingest import Embedder, IndexStore, ScoredChunk, SentenceTransformerEmbedder, Settings, open_index
+
+from .generate import ChatModel, LlamaChatModel, Message
+from .model_files import resolve_chat_model
+from .prompt import NOT_FOUND, build_messages, cited_numbers, is_refusal
+from .retrieve import Retrieval, retrieve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reply:
+    """One answer. `sources` are known before any token is generated; `stream()` then yields the answer."""
+
+    question: str
+    retrieval: Retrieval
+    sources: list[ScoredChunk]
+    _tokens: Iterator[str] | None = None
+    text: str = ""
+    finished: bool = False
+    stopped: bool = False
+    _on_finish: list[Callable[[Reply], None]] = field(default_factory=list)
+
+    def stream(self) -> Iterator[str]:
+        """Yield the answer piece by piece (once); the whole text is in `.text` afterwards."""
+        if self._tokens is None:
+            if not self.finished:
+                self.text = NOT_FOUND
+                self._finish()
+                yield self.text
+            return
+        tokens, self._tokens = self._tokens, None
+        try:
+            for piece in tokens:
+                self.text += piece
+                yield piece
+        except GeneratorExit:
+            self.stopped = True
+            raise
+        finally:
+            close = getattr(tokens, "close", None)
+            if close is not None:
+                close()
+            self._finish()
+
+    def consume(self) -> str:
+        for _ in self.stream():
+            pass
+        return self.text
+
+    @property
+    def refused(self) -> bool:
+        return not self.sources or is_refusal(self.text)
+
+    @property
+    def cited(self) -> list[tuple[int, ScoredChunk]]:
+        """(number, source) for each source the answer cites, in order of first citation."""
+        return [(n, self.sources[n - 1]) for n in cited_numbers(self.text, len(self.sources))]
+
+    def _finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.text = self.text.strip()
+            for callback in self._on_finish:
+                callback(self)
+
+
+class Assistant:
+    """Answers questions from one collection. The chat model is loaded on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: IndexStore,
+        chat_model: ChatModel | Callable[[], ChatModel],
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self._chat_model = chat_model
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        """The real thing: sentence-transformers embedder, the collection on disk, llama.cpp (loaded lazily)."""
+        embedder = SentenceTransformerEmbedder(settings)
+        store = open_index(settings, embedder)
+        return cls(settings, embedder, store, lambda: LlamaChatModel(resolve_chat_model(settings), settings))
+
+    @property
+    def chat_model(self) -> ChatModel:
+        if not isinstance(self._chat_model, ChatModel):
+            self._chat_model = self._chat_model()
+        return self._chat_model
+
+    def search(self, query: str) -> Retrieval:
+        """Retrieve from the newest committed snapshot of the index."""
+        self.store = self.store.reload_if_stale()
+        return retrieve(query, self.store, self.embedder, self.settings)
+
+    def ask(self, question: str, history: list[Message] | None = None) -> Reply:
+        """Retrieve at once; generation starts when the reply is streamed. No relevant chunk: no model call."""
+        retrieval = self.search(question)
+        if not retrieval.found:
+            log.info("No chunk above min_score %.2f for %r", self.settings.min_score, question)
+            return Reply(question, retrieval, [])
+        model = self.chat_model
+        prompt = build_messages(
+            question,
+            retrieval.hits,
+            count_tokens=model.count_tokens,
+            context_size=model.context_size,
+            max_answer_tokens=self.settings.max_answer_tokens,
+            history=history,
+        )
+        tokens = model.stream(
+            prompt.messages, max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature
+        )
+        return Reply(question, retrieval, prompt.sources, tokens)
+
+
+class ChatSession:
+    """A conversation: each finished reply becomes history for the next question."""
+
+    def __init__(self, assistant: Assistant, max_turns: int = 3) -> None:
+        self.assistant = assistant
+        self.max_turns = max_turns
+        self.history: list[Message] = []
+
+    def ask(self, question: str) -> Reply:
+        reply = self.assistant.ask(question, history=self.history[-2 * self.max_turns :])
+        reply._on_finish.append(self._remember)
+        return reply
+
+    def reset(self) -> None:
+        self.history.clear()
+
+    def _remember(self, reply: Reply) -> None:
+        self.history += [
+            {"role": "user", "content": reply.question},
+            {"role": "assistant", "content": reply.text},
+        ]

@@ -1,0 +1,168 @@
+"""Chunking: split pages into overlapping passages measured in the embedder's tokens, keeping page, heading, span."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from .types import Chunk, LoadedDocument
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+# Pieces longer than this (in characters) are cut before the token-aware splitter sees them, so that one
+# enormous line costs linear time instead of one tokenizer call per character.
+_MAX_PIECE_CHARS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A run of a page's text under one heading path, with its offset in the page."""
+
+    text: str
+    start: int
+    heading: str | None
+
+
+class Chunker:
+    """Splits documents into chunks of at most `chunk_size` tokens, as counted by `count_tokens`.
+
+    `max_tokens` is the embedder's maximum sequence length without special tokens: the header plus the
+    chunk text, which is what gets embedded, never exceeds it, so nothing is silently truncated.
+    """
+
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int],
+        *,
+        chunk_size: int,
+        chunk_overlap: int,
+        header_tokens: int,
+        max_tokens: int,
+    ) -> None:
+        if chunk_size + header_tokens + 1 > max_tokens:
+            raise ValueError(
+                f"chunk_size ({chunk_size}) + header_tokens ({header_tokens}) must stay below the embedder's "
+                f"limit of {max_tokens} tokens; lower DOCQA_CHUNK_SIZE."
+            )
+        self.count_tokens = count_tokens
+        self.chunk_size = chunk_size
+        self.header_tokens = header_tokens
+        self.max_tokens = max_tokens
+        self._splitter = RecursiveCharacterTextSplitter(
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            length_function=count_tokens,
+            separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+            keep_separator="end",
+            strip_whitespace=True,
+        )
+
+    def split(self, document: LoadedDocument) -> list[Chunk]:
+        chunks = []
+        for page in document.pages:
+            for section in split_sections(page.text):
+                for start, text in self._split_text(section.text):
+                    begin = section.start + start
+                    chunks.append(
+                        Chunk(
+                            id=chunk_id(document.doc_id, page.number, begin, begin + len(text)),
+                            doc_id=document.doc_id,
+                            source=document.source,
+                            text=text,
+                            page=page.number,
+                            heading=section.heading,
+                            start=begin,
+                            end=begin + len(text),
+                            title=document.title,
+                        )
+                    )
+        return chunks
+
+    def embedding_text(self, chunk: Chunk) -> str:
+        """Header and text, as embedded; the header is cut to its budget so the whole fits the embedder."""
+        header = chunk.header()
+        if self.header_tokens == 0:
+            return chunk.text
+        while header and self.count_tokens(header) > self.header_tokens:
+            header = header[: int(len(header) * 0.8)].rstrip()
+        text = f"{header}\n{chunk.text}" if header else chunk.text
+        if self.count_tokens(text) > self.max_tokens:
+            return chunk.text
+        return text
+
+    def _split_text(self, text: str) -> Iterator[tuple[int, str]]:
+        """(start offset, chunk text) pairs; every chunk fits in `chunk_size` tokens and is non-empty."""
+        for piece_start, piece in _pieces(text, _MAX_PIECE_CHARS):
+            search_from = 0
+            for part in self._splitter.split_text(piece):
+                offset = piece.find(part, search_from)
+                if offset < 0:
+                    offset = piece.find(part)
+                search_from = offset + 1
+                yield from self._enforce_limit(piece_start + offset, part)
+
+    def _enforce_limit(self, start: int, text: str) -> Iterator[tuple[int, str]]:
+        """The splitter sums token counts of pieces, which can differ from counting the joined text;
+        halve any chunk that came out too long, at whitespace where possible."""
+        if not text.strip():
+            return
+        if len(text) <= 1 or self.count_tokens(text) <= self.chunk_size:
+            yield start, text
+            return
+        middle = len(text) // 2
+        cut = text.rfind(" ", 0, middle)
+        if cut <= 0:
+            cut = middle
+        left, right = text[:cut], text[cut:]
+        yield from self._enforce_limit(start, left.rstrip())
+        stripped = right.lstrip()
+        yield from self._enforce_limit(start + cut + (len(right) - len(stripped)), stripped)
+
+
+def split_sections(text: str) -> list[Section]:
+    """Cut Markdown-style text at headings (outside code fences), tracking the heading path `A > B`."""
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    in_fence = False
+    section_start = 0
+    offset = 0
+    heading: str | None = None
+    for line in text.splitlines(keepends=True):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line.rstrip("\n"))
+        if match:
+            if text[section_start:offset].strip():
+                sections.append(Section(text[section_start:offset], section_start, heading))
+            level = len(match.group(1))
+            path = [(lvl, title) for lvl, title in path if lvl < level] + [(level, match.group(2).strip())]
+            heading = " > ".join(title for _, title in path)
+            section_start = offset
+        offset += len(line)
+    if text[section_start:].strip():
+        sections.append(Section(text[section_start:], section_start, heading))
+    return sections
+
+
+def _pieces(text: str, limit: int) -> Iterator[tuple[int, str]]:
+    """Cut text into pieces of at most `limit` characters, at paragraph or line breaks where possible."""
+    start = 0
+    while len(text) - start > limit:
+        window = text[start : start + limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"))
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut < limit // 2:
+            cut = limit
+        yield start, text[start : start + cut]
+        start += cut
+    yield start, text[start:]
+
+
+def chunk_id(doc_id: str, page: int | None, start: int, end: int) -> str:
+    """Stable id from the document's content hash and the chunk's span."""
+    return hashlib.sha256(f"{doc_id}:{page}:{start}:{end}".encode()).hexdigest()[:32]

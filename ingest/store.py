@@ -1,0 +1,373 @@
+"""The index store: FAISS vectors plus JSON chunk metadata, written as atomic, self-describing commits.
+
+Layout of one collection::
+
+    <index_dir>/<collection>/
+        CURRENT                 name of the live commit, switched by an atomic rename
+        writer.lock             one writer at a time
+        commits/<NNNNNNNN>/     manifest.json, vectors.faiss, chunks.jsonl
+
+A commit is written to a temporary folder, fsynced, renamed into place, and only then made live by
+renaming a new CURRENT over the old one. A writer that dies at any instant leaves the previous commit live.
+The manifest records the format version, the embedder and chunker settings, and the SHA-256 of every file,
+so a damaged commit is detected and the previous good one is used instead. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from filelock import FileLock, Timeout
+
+from .errors import IndexStoreError
+from .types import Chunk, DocumentInfo, ScoredChunk
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_FILES = ("vectors.faiss", "chunks.jsonl")
+_KEEP_COMMITS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    """What an index was built with; an index is only ever read or extended with the same config."""
+
+    embedding_model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    header_tokens: int
+    document_prefix: str = ""
+
+    def describe(self) -> str:
+        return (
+            f"embedder {self.embedding_model} ({self.dimension} dimensions), chunk_size {self.chunk_size}, "
+            f"chunk_overlap {self.chunk_overlap}, header_tokens {self.header_tokens}"
+        )
+
+
+class IndexStore:
+    """One consistent snapshot of a collection. Read-only; `commit` returns the next snapshot."""
+
+    def __init__(
+        self,
+        directory: Path,
+        config: IndexConfig,
+        *,
+        commit_name: str | None = None,
+        chunks: list[Chunk] | None = None,
+        vectors: np.ndarray | None = None,
+        documents: dict[str, DocumentInfo] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.config = config
+        self.commit_name = commit_name
+        self.chunks = chunks or []
+        self.documents = documents or {}
+        matrix = vectors if vectors is not None else np.zeros((0, config.dimension), dtype=np.float32)
+        self._index = faiss.IndexFlatIP(config.dimension)
+        if len(matrix):
+            self._index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+        if self._index.ntotal != len(self.chunks):
+            raise IndexStoreError(
+                f"Index in {directory} is inconsistent: {self._index.ntotal} vectors, {len(self.chunks)} chunks."
+            )
+
+    # Reading -------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, directory: Path, config: IndexConfig, *, create: bool = False) -> IndexStore:
+        """Load the live commit of `directory`; an empty store if there is none and `create` is set."""
+        for _attempt in range(5):
+            name = read_current(directory)
+            if name is None:
+                if create:
+                    return cls(directory, config)
+                raise IndexStoreError(
+                    f"No index in {directory}. Run `python -m ingest data/docs` (or your own folder) first."
+                )
+            try:
+                return cls._load_commit_or_fallback(directory, config, name)
+            except FileNotFoundError:
+                # A writer collected this commit while we were reading it; read CURRENT again.
+                time.sleep(0.05)
+        raise IndexStoreError(f"The index in {directory} keeps changing under the reader; try again.")
+
+    @classmethod
+    def _load_commit_or_fallback(cls, directory: Path, config: IndexConfig, name: str) -> IndexStore:
+        candidates = [name] + [c for c in sorted(_commit_names(directory), reverse=True) if c < name]
+        errors = []
+        for candidate in candidates:
+            try:
+                store = cls._load_commit(directory, config, candidate)
+            except _CorruptCommit as exc:
+                errors.append(f"{candidate}: {exc}")
+                log.warning("Commit %s of %s is damaged (%s); trying the previous one.", candidate, directory, exc)
+                continue
+            if candidate != name:
+                log.warning("Using commit %s of %s because %s is damaged.", candidate, directory, name)
+            return store
+        raise IndexStoreError(
+            f"The index in {directory} is damaged ({'; '.join(errors)}). Rebuild it with "
+            "`python -m ingest --rebuild PATH`."
+        )
+
+    @classmethod
+    def _load_commit(cls, directory: Path, config: IndexConfig, name: str) -> IndexStore:
+        folder = directory / "commits" / name
+        manifest = _read_manifest(folder)
+        _check_config(directory, manifest, config)
+        for file_name in _FILES:
+            expected = manifest["files"].get(file_name, {})
+            if _sha256(folder / file_name) != expected.get("sha256"):
+                raise _CorruptCommit(f"{file_name} does not match its checksum")
+        index = faiss.read_index(str(folder / "vectors.faiss"))
+        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
+            chunks = [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
+        documents = {d["doc_id"]: DocumentInfo.from_json(d) for d in manifest["documents"]}
+        if index.ntotal != len(chunks) or manifest["count"] != len(chunks):
+            raise _CorruptCommit(f"{index.ntotal} vectors, {len(chunks)} chunks, manifest says {manifest['count']}")
+        return cls(directory, config, commit_name=name, chunks=chunks, vectors=vectors, documents=documents)
+
+    def is_stale(self) -> bool:
+        """True when another writer has committed since this snapshot was loaded."""
+        return read_current(self.directory) != self.commit_name
+
+    def reload_if_stale(self) -> IndexStore:
+        return IndexStore.open(self.directory, self.config, create=True) if self.is_stale() else self
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def vectors(self) -> np.ndarray:
+        if not self.chunks:
+            return np.zeros((0, self.config.dimension), dtype=np.float32)
+        return self._index.reconstruct_n(0, self._index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> list[ScoredChunk]:
+        """The k chunks nearest to a unit query vector, best first, with cosine similarity."""
+        if not self.chunks or k <= 0:
+            return []
+        scores, rows = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, len(self)))
+        return [ScoredChunk(self.chunks[r], float(s)) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
+
+    def list_documents(self) -> list[DocumentInfo]:
+        return sorted(self.documents.values(), key=lambda d: d.source.lower())
+
+    # Writing -------------------------------------------------------------------------------------
+
+    def commit(
+        self,
+        *,
+        add_chunks: list[Chunk] | None = None,
+        add_vectors: np.ndarray | None = None,
+        add_documents: list[DocumentInfo] | None = None,
+        remove_doc_ids: set[str] | None = None,
+    ) -> IndexStore:
+        """Write the next commit and make it live; the caller must hold `writer_lock`."""
+        add_chunks = add_chunks or []
+        remove = remove_doc_ids or set()
+        if add_vectors is None:
+            add_vectors = np.zeros((0, self.config.dimension), dtype=np.float32)
+        if len(add_chunks) != len(add_vectors):
+            raise ValueError(f"{len(add_chunks)} chunks but {len(add_vectors)} vectors")
+        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in remove]
+        chunks = [self.chunks[i] for i in keep] + add_chunks
+        vectors = np.concatenate([self.vectors()[keep], add_vectors.astype(np.float32)]) if chunks else None
+        documents = {k: v for k, v in self.documents.items() if k not in remove}
+        documents.update({d.doc_id: d for d in add_documents or []})
+        if self.is_stale():
+            raise IndexStoreError(
+                f"The index in {self.directory} changed since this snapshot was loaded; reopen it under the "
+                "writer lock and apply the change again."
+            )
+        collect_garbage(self.directory)  # first, so a dead writer's orphan commit never becomes a fallback
+        name = _next_free_name(self.directory)
+        _write_commit(self.directory, name, self.config, chunks, vectors, documents)
+        store = IndexStore(
+            self.directory, self.config, commit_name=name, chunks=chunks, vectors=vectors, documents=documents
+        )
+        collect_garbage(self.directory)
+        return store
+
+
+class _CorruptCommit(Exception):
+    """A commit's files are missing, truncated or do not match the manifest."""
+
+
+@contextlib.contextmanager
+def writer_lock(directory: Path, timeout: float = 600.0) -> Iterator[None]:
+    """Hold the collection's writer lock; waits up to `timeout` seconds for another writer."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(directory / "writer.lock"))
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout as exc:
+        raise IndexStoreError(
+            f"Another ingest is writing to {directory} and did not finish within {timeout:.0f} s. "
+            "Wait for it, or stop it, then run the command again."
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def read_current(directory: Path) -> str | None:
+    try:
+        name = (directory / "CURRENT").read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexStoreError(f"Cannot read {directory / 'CURRENT'} ({exc}).") from exc
+    if not name.isdigit():
+        raise IndexStoreError(f"{directory / 'CURRENT'} is damaged; rebuild with `python -m ingest --rebuild PATH`.")
+    return name
+
+
+def collect_garbage(directory: Path) -> None:
+    """Remove temporary folders of dead writers and all but the newest commits; hold the writer lock."""
+    commits = directory / "commits"
+    if not commits.exists():
+        return
+    current = read_current(directory)
+    for child in commits.iterdir():
+        if child.name.startswith(".tmp-"):
+            shutil.rmtree(child, ignore_errors=True)
+    # Commits newer than CURRENT were renamed into place by a writer that died before switching to them.
+    older = sorted((n for n in _commit_names(directory) if current is None or n <= current), reverse=True)
+    doomed = [n for n in _commit_names(directory) if current is not None and n > current] + older[_KEEP_COMMITS:]
+    for name in doomed:
+        shutil.rmtree(commits / name, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (directory / "CURRENT.tmp").unlink()
+
+
+def config_of(directory: Path) -> IndexConfig | None:
+    """The config the live commit was built with, or None when there is no index."""
+    name = read_current(directory)
+    if name is None:
+        return None
+    manifest = _read_manifest(directory / "commits" / name)
+    return IndexConfig(**manifest["config"])
+
+
+def _commit_names(directory: Path) -> list[str]:
+    commits = directory / "commits"
+    if not commits.exists():
+        return []
+    return [c.name for c in commits.iterdir() if c.name.isdigit()]
+
+
+def _next_free_name(directory: Path) -> str:
+    names = _commit_names(directory)
+    return f"{int(max(names)) + 1:08d}" if names else "00000001"
+
+
+def _write_commit(
+    directory: Path,
+    name: str,
+    config: IndexConfig,
+    chunks: list[Chunk],
+    vectors: np.ndarray | None,
+    documents: dict[str, DocumentInfo],
+) -> None:
+    commits = directory / "commits"
+    commits.mkdir(parents=True, exist_ok=True)
+    temporary = commits / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
+    temporary.mkdir()
+    index = faiss.IndexFlatIP(config.dimension)
+    if vectors is not None and len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(temporary / "vectors.faiss"))
+    with (temporary / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+        for chunk in chunks:
+            handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": asdict(config),
+        "count": len(chunks),
+        "files": {f: {"sha256": _sha256(temporary / f), "bytes": (temporary / f).stat().st_size} for f in _FILES},
+        "documents": [d.to_json() for d in documents.values()],
+    }
+    (temporary / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    for path in temporary.iterdir():
+        _fsync_file(path)
+    _fsync_dir(temporary)
+    os.rename(temporary, commits / name)
+    _fsync_dir(commits)
+    pointer = directory / "CURRENT.tmp"
+    pointer.write_text(name + "\n", encoding="ascii")
+    _fsync_file(pointer)
+    os.replace(pointer, directory / "CURRENT")
+    _fsync_dir(directory)
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if not folder.exists():
+            raise
+        raise _CorruptCommit("manifest.json is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _CorruptCommit(f"manifest.json is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or "format_version" not in manifest:
+        raise _CorruptCommit("manifest.json is not a manifest")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexStoreError(
+            f"The index in {folder.parent.parent} has format version {manifest['format_version']}, this version "
+            f"reads {FORMAT_VERSION}. Rebuild it with `python -m ingest --rebuild PATH`."
+        )
+    return manifest
+
+
+def _check_config(directory: Path, manifest: dict[str, Any], config: IndexConfig) -> None:
+    built = IndexConfig(**manifest["config"])
+    if built != config:
+        raise IndexStoreError(
+            f"The index in {directory} was built with {built.describe()}, but the settings ask for "
+            f"{config.describe()}. Vectors from different settings are never mixed: rebuild the index with "
+            f"`python -m ingest --rebuild PATH`, or change the settings back."
+        )
+
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except FileNotFoundError:
+        return None
+    return digest.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

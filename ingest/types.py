@@ -1,0 +1,133 @@
+"""Plain data types shared by ingestion and answering: pages, chunks, search hits, reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Text of one page (PDF) or one whole file (Markdown, text), as a loader returns it."""
+
+    text: str
+    number: int | None = None
+    """1-based PDF page index; None for formats without pages."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDocument:
+    """A file read into pages, with what the loader noticed along the way."""
+
+    source: str
+    """Name shown to the user and used in citations (never used to build a path)."""
+    doc_id: str
+    """SHA-256 of the file's bytes: the document's identity, whatever its name."""
+    title: str
+    pages: list[Page]
+    size_bytes: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def empty_pages(self) -> list[int]:
+        """Page numbers whose text layer is empty (scanned pages, figures)."""
+        return [p.number for p in self.pages if p.number is not None and not p.text.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of a document, small enough for the embedder, with where it came from."""
+
+    id: str
+    doc_id: str
+    source: str
+    text: str
+    page: int | None
+    heading: str | None
+    start: int
+    """Character offset of the chunk in its page's text (or the file's text, without pages)."""
+    end: int
+    title: str = ""
+
+    def header(self) -> str:
+        """Short context line prepended to the text that gets embedded."""
+        parts = [self.title or self.source]
+        if self.page is not None:
+            parts.append(f"page {self.page}")
+        if self.heading:
+            parts.append(self.heading)
+        return " | ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredChunk:
+    """A retrieved chunk and its cosine similarity to the query."""
+
+    chunk: Chunk
+    score: float
+
+    def citation(self) -> str:
+        """`handbook.pdf, p. 3` or `notes.md, § Heading`."""
+        where = self.chunk.source
+        if self.chunk.page is not None:
+            return f"{where}, p. {self.chunk.page}"
+        if self.chunk.heading:
+            return f"{where}, § {self.chunk.heading}"
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """One document of a collection, as listed to the user."""
+
+    doc_id: str
+    source: str
+    pages: int
+    chunks: int
+    size_bytes: int
+    ingested_at: str
+    empty_pages: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DocumentInfo:
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class FileReport:
+    """What ingestion did with one file."""
+
+    source: str
+    status: str
+    """`indexed`, `unchanged`, `duplicate` or `failed`."""
+    pages: int = 0
+    chunks: int = 0
+    empty_pages: list[int] = field(default_factory=list)
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingestion run did, file by file."""
+
+    files: list[FileReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def indexed(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "indexed"]
