@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("models", help="list the chat models available on this machine")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are reported per file, not line by line
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         if args.command == "models":

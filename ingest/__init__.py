@@ -7,6 +7,7 @@ from .load import SUPPORTED_SUFFIXES, load_bytes, load_file, sniff
 from .pipeline import SourceFile, collect_sources, index_config, ingest, make_chunker, open_index
 from .settings import DATA_DIR, Settings
 from .store import IndexConfig, IndexStore, writer_lock
+from .uploads import display_name, save_upload
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument, Page, ScoredChunk
 
 __all__ = [

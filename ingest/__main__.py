@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are reported per file, not line by line
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
     overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection}.items() if v}

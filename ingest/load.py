@@ -57,6 +57,8 @@ def load_bytes(data: bytes, source: str, *, suffix: str, max_bytes: int | None =
     loader: Callable[[bytes, str], tuple[list[Page], str, list[str]]] = _LOADERS[kind]
     pages, title, warnings = loader(data, source)
     if not any(p.text.strip() for p in pages):
+        if kind == "pdf" and warnings:
+            raise DocumentError(source, f"no text could be extracted ({'; '.join(warnings[:3])}).")
         if kind == "pdf":
             raise DocumentError(source, "no extractable text (scanned or image-only PDF? OCR it first).")
         raise DocumentError(source, "the file holds no text.")

@@ -18,19 +18,27 @@ _PARSER_ERRORS = (Exception,)
 
 
 def read_pdf(data: bytes, source: str) -> tuple[list[Page], str, list[str]]:
-    """Pages (1-based numbers), the title from the metadata, and warnings."""
+    """Pages (1-based numbers), the title from the metadata, and warnings.
+
+    pdfium takes over only where pypdf stopped at one of its own resource limits (large but valid files,
+    such as some SEC filings); a structurally broken file is refused rather than half-read.
+    """
+    from pypdf.errors import LimitReachedError
+
     try:
         return _read_with_pypdf(data, source)
     except DocumentError:
         raise
-    except _PARSER_ERRORS as exc:
+    except LimitReachedError as exc:
         reason = _reason(exc)
-        log.info("pypdf failed on %s (%s); trying pdfium", source, reason)
+        log.info("pypdf hit a limit on %s (%s); extracting with pdfium", source, reason)
         try:
             pages, title = _read_with_pdfium(data)
         except _PARSER_ERRORS as fallback_exc:
-            raise DocumentError(source, f"damaged or unreadable PDF ({reason}).") from fallback_exc
-        return pages, title, [f"pypdf could not read the file ({reason}); text extracted with pdfium instead"]
+            raise DocumentError(source, f"unreadable PDF ({reason}; pdfium: {_reason(fallback_exc)}).") from exc
+        return pages, title, [f"pypdf stopped at a limit ({reason}); text extracted with pdfium instead"]
+    except _PARSER_ERRORS as exc:
+        raise DocumentError(source, f"damaged or unreadable PDF ({_reason(exc)}).") from exc
 
 
 def _read_with_pypdf(data: bytes, source: str) -> tuple[list[Page], str, list[str]]:

@@ -27,8 +27,9 @@ def decode_text(data: bytes, source: str = "") -> tuple[str, list[str]]:
                     source, f"starts with a {encoding} byte-order mark but is not valid {encoding}."
                 ) from exc
     sample = data[:65536]
-    if sample.count(b"\x00") > len(sample) // 100:
-        raise DocumentError(source, "the content is binary, not text.")
+    controls = sum(sample.count(bytes([c])) for c in (*range(0, 8), *range(14, 27), *range(28, 32)))
+    if b"\x00" in sample or controls > len(sample) // 20:
+        raise DocumentError(source, "the content is binary, not text (or UTF-16 without a byte-order mark).")
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:

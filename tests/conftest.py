@@ -1,0 +1,108 @@
+"""Fakes that really implement the interfaces, and fixtures shared by the tests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import ChatModel, Message
+from ingest import Embedder, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DOCS = ROOT / "data" / "docs"
+HANDBOOK = SAMPLE_DOCS / "northwind-handbook.pdf"
+SHARED = ROOT.parent / "shared"
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+class HashEmbedder(Embedder):
+    """Hashed bag of words: texts that share words are near each other, so search results mean something."""
+
+    def __init__(self, dimension: int = 512, max_tokens: int = 254) -> None:
+        self.name = "hash-bow"
+        self.dimension = dimension
+        self.max_tokens = max_tokens
+        self.documents_embedded = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            if len(word) > 2:
+                vector[int(hashlib.md5(word.encode()).hexdigest()[:8], 16) % self.dimension] += 1.0
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector
+
+    def embed_documents(self, texts: list[str], on_progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        self.documents_embedded += len(texts)
+        vectors = np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        if on_progress is not None:
+            on_progress(len(texts), len(texts))
+        return vectors.astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+class ScriptedChatModel(ChatModel):
+    """Replies from a script (or by quoting source [1]) and records every prompt it was sent."""
+
+    def __init__(self, replies: list[str] | None = None, context_size: int = 2048) -> None:
+        self.name = "scripted"
+        self.context_size = context_size
+        self.replies = list(replies or [])
+        self.prompts: list[list[Message]] = []
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        if self.replies:
+            reply = self.replies.pop(0)
+        else:
+            match = re.search(r'<source id="1"[^>]*>\n(.+?)(?:\n|$)', messages[-1]["content"])
+            reply = f"{match.group(1).strip()} [1]" if match else "The documents don't cover this question."
+        for word in reply.split(" "):
+            yield word + " "
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        index_dir=tmp_path / "index",
+        model_dir=tmp_path / "models",
+        upload_dir=tmp_path / "uploads",
+        embedding_model="hash-bow",
+        chunk_size=120,
+        chunk_overlap=20,
+        header_tokens=24,
+        min_score=0.1,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+def write_pdf(path: Path, pages: list[str]) -> Path:
+    """A real PDF with a text layer, one string per page."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 6, text)
+    pdf.output(str(path))
+    return path
