@@ -36,7 +36,7 @@ def real_chat_model(settings: Settings) -> ChatModel:
 #: The app builds its services with this; tests replace it with one that returns fakes.
 services_factory: Callable[[Settings], Services] = real_services
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
 _URL = re.compile(r"(?i)\b(https?|ftp|file|data|javascript)(:)|\bwww\.")
 
 
@@ -48,4 +48,5 @@ def safe_markdown(text: str) -> str:
     """
     text = _URL.sub(lambda m: (m.group(1) + "\u200b:") if m.group(1) else "www\u200b.", text)
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\n", "  \n")

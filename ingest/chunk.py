@@ -96,13 +96,12 @@ class Chunker:
 
     def _split_text(self, text: str) -> Iterator[tuple[int, str]]:
         """(start offset, chunk text) pairs; every chunk fits in `chunk_size` tokens and is non-empty."""
+        overlap_share = self._splitter._chunk_overlap / self.chunk_size
         for piece_start, piece in _pieces(text, _MAX_PIECE_CHARS):
-            search_from = 0
+            previous_start, previous_end = -1, 0
             for part in self._splitter.split_text(piece):
-                offset = piece.find(part, search_from)
-                if offset < 0:
-                    offset = piece.find(part)
-                search_from = offset + 1
+                offset = _locate(piece, part, previous_start, previous_end, overlap_share)
+                previous_start, previous_end = offset, offset + len(part)
                 yield from self._enforce_limit(piece_start + offset, part)
 
     def _enforce_limit(self, start: int, text: str) -> Iterator[tuple[int, str]]:
@@ -146,6 +145,30 @@ def split_sections(text: str) -> list[Section]:
     if text[section_start:].strip():
         sections.append(Section(text[section_start:], section_start, heading))
     return sections
+
+
+def _locate(piece: str, part: str, previous_start: int, previous_end: int, overlap_share: float) -> int:
+    """Where the splitter took `part` from. Chunks come in order, each overlapping the previous one or
+    following it after whitespace. In repetitive text (tables of zeros, long runs of one character) the
+    same string occurs at many offsets: take the one nearest to where the overlap predicts, among those
+    that leave no gap of non-whitespace, so spans advance and cover the text."""
+    if previous_start < 0:
+        expected = 0
+    else:
+        length = previous_end - previous_start
+        expected = previous_start + max(1, length - round(length * overlap_share))
+    gap_end = previous_end
+    while gap_end < len(piece) and piece[gap_end].isspace():
+        gap_end += 1
+    best = -1
+    position = piece.find(part, previous_start + 1)
+    while position != -1 and position <= gap_end:
+        if best < 0 or abs(position - expected) < abs(best - expected):
+            best = position
+        if position >= expected:
+            break  # later occurrences are only farther from the expected place
+        position = piece.find(part, position + 1)
+    return best if best >= 0 else piece.find(part, previous_start + 1)
 
 
 def _pieces(text: str, limit: int) -> Iterator[tuple[int, str]]:

@@ -65,8 +65,9 @@ class ScriptedChatModel(ChatModel):
         if self.replies:
             reply = self.replies.pop(0)
         else:
-            match = re.search(r'<source id="1"[^>]*>\n(.+?)(?:\n|$)', messages[-1]["content"])
-            reply = f"{match.group(1).strip()} [1]" if match else "The documents don't cover this question."
+            match = re.search(r'<source id="1"[^>]*>\n(.+?)\n</source>', messages[-1]["content"], re.DOTALL)
+            quote = " ".join(match.group(1).split()[:60]) if match else ""
+            reply = f"{quote} [1]" if match else "The documents don't cover this question."
         for word in reply.split(" "):
             yield word + " "
 

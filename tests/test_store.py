@@ -1,0 +1,126 @@
+"""Index store: exact search against brute force, atomic commits, damage fallback, config checks, no pickle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest import Chunk, DocumentInfo, IndexConfig, IndexStore, IndexStoreError
+from ingest.store import read_current
+
+CONFIG = IndexConfig("test-embedder", 16, 100, 10, 8)
+
+
+def chunks_and_vectors(n: int, doc_id: str = "doc", seed: int = 0) -> tuple[list[Chunk], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, CONFIG.dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [Chunk(f"{doc_id}-{i}", doc_id, f"{doc_id}.pdf", f"text {i}", i + 1, None, 0, 6) for i in range(n)]
+    return chunks, vectors
+
+
+def info(doc_id: str, chunks: int) -> DocumentInfo:
+    return DocumentInfo(doc_id, f"{doc_id}.pdf", chunks, chunks, 100, "2026-01-01T00:00:00+00:00")
+
+
+def committed(tmp_path: Path, n: int = 50) -> tuple[IndexStore, np.ndarray]:
+    chunks, vectors = chunks_and_vectors(n)
+    store = IndexStore.open(tmp_path, CONFIG, create=True).commit(
+        add_chunks=chunks, add_vectors=vectors, add_documents=[info("doc", n)]
+    )
+    return store, vectors
+
+
+def test_search_equals_brute_force(tmp_path: Path) -> None:
+    store, vectors = committed(tmp_path, 200)
+    query = vectors[17] + 0.3 * vectors[42]
+    query /= np.linalg.norm(query)
+    expected = np.argsort(-(vectors @ query))[:10]
+    hits = store.search(query, 10)
+    assert [int(h.chunk.id.split("-")[1]) for h in hits] == expected.tolist()
+    assert hits[0].score == pytest.approx(float(vectors[expected[0]] @ query), abs=1e-5)
+
+
+def test_reopen_gives_the_same_snapshot(tmp_path: Path) -> None:
+    store, vectors = committed(tmp_path)
+    again = IndexStore.open(tmp_path, CONFIG)
+    assert again.chunks == store.chunks
+    assert np.allclose(again.vectors(), vectors)
+    assert again.list_documents() == store.list_documents()
+
+
+def test_files_on_disk_are_json_and_faiss_only(tmp_path: Path) -> None:
+    committed(tmp_path)
+    folder = tmp_path / "commits" / read_current(tmp_path)  # type: ignore[operator]
+    assert sorted(p.name for p in folder.iterdir()) == ["chunks.jsonl", "manifest.json", "vectors.faiss"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format_version"] == 1 and manifest["config"]["embedding_model"] == "test-embedder"
+    for path in tmp_path.rglob("*"):
+        assert path.suffix not in {".pkl", ".pickle"}
+
+
+def test_remove_and_replace_in_one_commit(tmp_path: Path) -> None:
+    store, _ = committed(tmp_path, 10)
+    new_chunks, new_vectors = chunks_and_vectors(4, "other", seed=1)
+    store = store.commit(add_chunks=new_chunks, add_vectors=new_vectors, add_documents=[info("other", 4)],
+                         remove_doc_ids={"doc"})
+    reopened = IndexStore.open(tmp_path, CONFIG)
+    assert {c.doc_id for c in reopened.chunks} == {"other"}
+    assert set(reopened.documents) == {"other"}
+    assert reopened.search(new_vectors[2], 1)[0].chunk.id == "other-2"
+
+
+def test_other_embedder_is_refused_with_the_rebuild_command(tmp_path: Path) -> None:
+    committed(tmp_path)
+    other = IndexConfig("another-model", 16, 100, 10, 8)
+    with pytest.raises(IndexStoreError, match="--rebuild"):
+        IndexStore.open(tmp_path, other)
+
+
+def test_missing_index_names_the_ingest_command(tmp_path: Path) -> None:
+    with pytest.raises(IndexStoreError, match="python -m ingest"):
+        IndexStore.open(tmp_path / "nothing", CONFIG)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "delete"])
+def test_damaged_commit_falls_back_to_the_previous_one(tmp_path: Path, damage: str) -> None:
+    first, _ = committed(tmp_path, 5)
+    more, more_vectors = chunks_and_vectors(3, "more", seed=2)
+    second = first.commit(add_chunks=more, add_vectors=more_vectors, add_documents=[info("more", 3)])
+    target = tmp_path / "commits" / second.commit_name / "vectors.faiss"  # type: ignore[operator]
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[:100])
+    elif damage == "garbage":
+        target.write_bytes(b"\x80\x04garbage that is not a faiss index")
+    else:
+        target.unlink()
+    reopened = IndexStore.open(tmp_path, CONFIG)
+    assert reopened.commit_name == first.commit_name
+    assert len(reopened) == 5
+
+
+def test_dead_writer_leftovers_are_ignored_and_cleaned(tmp_path: Path) -> None:
+    store, _ = committed(tmp_path, 5)
+    leftover = tmp_path / "commits" / ".tmp-999-dead"
+    leftover.mkdir()
+    (leftover / "vectors.faiss").write_bytes(b"half written")
+    orphan = tmp_path / "commits" / "99999999"
+    orphan.mkdir()
+    assert len(IndexStore.open(tmp_path, CONFIG)) == 5
+    extra, vectors = chunks_and_vectors(2, "x", seed=3)
+    store.commit(add_chunks=extra, add_vectors=vectors, add_documents=[info("x", 2)])
+    assert not leftover.exists() and not orphan.exists()
+
+
+def test_stale_snapshot_cannot_overwrite_a_newer_commit(tmp_path: Path) -> None:
+    store, _ = committed(tmp_path, 5)
+    extra, vectors = chunks_and_vectors(2, "x", seed=3)
+    newer = IndexStore.open(tmp_path, CONFIG).commit(add_chunks=extra, add_vectors=vectors,
+                                                     add_documents=[info("x", 2)])
+    assert store.is_stale()
+    with pytest.raises(IndexStoreError, match="changed since"):
+        store.commit(remove_doc_ids={"doc"})
+    assert store.reload_if_stale().commit_name == newer.commit_name
