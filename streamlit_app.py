@@ -82,8 +82,10 @@ def show_sources(sources: list[dict[str, object]], title: str) -> None:
     with st.expander(title, expanded=False):
         for source in sources:
             mark = "cited" if source["cited"] else "retrieved"
-            st.markdown(f"**\\[{source['number']}\\] {safe_markdown(str(source['citation']))}** · {mark} · "
-                        f"similarity {float(source['score']):.2f}")  # type: ignore[arg-type]
+            st.markdown(
+                f"**\\[{source['number']}\\] {safe_markdown(str(source['citation']))}** · {mark} · "
+                f"similarity {float(source['score']):.2f}"
+            )  # type: ignore[arg-type]
             st.markdown(safe_markdown(str(source["text"])))
 
 
@@ -102,12 +104,15 @@ def answer(question: str, settings: Settings) -> None:
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
     with st.chat_message("assistant"):
-        assistant = Assistant(settings, services().embedder, current_store(settings),
-                              lambda: chat_model(settings.chat_model))
+        assistant = Assistant(
+            settings, services().embedder, current_store(settings), lambda: chat_model(settings.chat_model)
+        )
         reply = assistant.ask(question, history=st.session_state.history[-6:])
         if reply.sources:
-            show_sources([source_record(n, h, False) for n, h in enumerate(reply.sources, 1)],
-                         f"Evidence: {len(reply.sources)} passages found")
+            show_sources(
+                [source_record(n, h, False) for n, h in enumerate(reply.sources, 1)],
+                f"Evidence: {len(reply.sources)} passages found",
+            )
         placeholder = st.empty()
         for _piece in reply.stream():
             placeholder.markdown(safe_markdown(reply.text) + " ▌")
@@ -117,8 +122,7 @@ def answer(question: str, settings: Settings) -> None:
         sources = [s for s in sources if s["cited"]] or sources
         show_sources(sources, "Sources" + ("" if cited else " (the answer cites none; these were given to it)"))
     st.session_state.messages.append({"role": "assistant", "content": reply.text, "sources": sources})
-    st.session_state.history += [{"role": "user", "content": question},
-                                 {"role": "assistant", "content": reply.text}]
+    st.session_state.history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
 # The library -------------------------------------------------------------------------------------------
@@ -127,7 +131,9 @@ def answer(question: str, settings: Settings) -> None:
 def library(settings: Settings, store: IndexStore) -> None:
     st.sidebar.header("Documents")
     uploads = st.sidebar.file_uploader(
-        "Add documents", accept_multiple_files=True, key=f"uploader-{st.session_state.upload_round}",
+        "Add documents",
+        accept_multiple_files=True,
+        key=f"uploader-{st.session_state.upload_round}",
         type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)],
     )
     if uploads and st.sidebar.button("Add to index", type="primary"):
@@ -142,8 +148,10 @@ def library(settings: Settings, store: IndexStore) -> None:
     documents = store.list_documents()
     if documents:
         st.sidebar.dataframe(
-            [{"document": d.source, "pages": d.pages, "chunks": d.chunks, "added": d.ingested_at[:10]}
-             for d in documents],
+            [
+                {"document": d.source, "pages": d.pages, "chunks": d.chunks, "added": d.ingested_at[:10]}
+                for d in documents
+            ],
             hide_index=True,
         )
     st.sidebar.caption(f"{len(documents)} documents, {len(store)} passages in collection `{settings.collection}`")
@@ -154,8 +162,9 @@ def add_uploads(uploads: list, settings: Settings) -> None:  # type: ignore[type
     sources = []
     for upload in uploads:
         try:
-            sources.append(save_upload(upload.getvalue(), upload.name, settings.upload_dir,
-                                       int(settings.max_file_mb * 1_000_000)))
+            sources.append(
+                save_upload(upload.getvalue(), upload.name, settings.upload_dir, int(settings.max_file_mb * 1_000_000))
+            )
         except DocumentError as exc:
             reports.append(FileReport(exc.source, "failed", reason=exc.reason))
     if sources:
@@ -186,8 +195,10 @@ def main() -> None:
     if st.sidebar.button("New chat"):
         st.session_state.messages, st.session_state.history = [], []
     if len(store) == 0:
-        st.info("No documents yet. Add files with **Add documents** in the sidebar, or run "
-                "`python -m ingest data/docs` and reload.")
+        st.info(
+            "No documents yet. Add files with **Add documents** in the sidebar, or run "
+            "`python -m ingest data/docs` and reload."
+        )
     show_history()
     question = st.chat_input("Ask a question about your documents", disabled=len(store) == 0)
     if question:

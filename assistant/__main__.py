@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ingest import quiet_model_loading
+
 from . import Assistant, AssistantError, Reply, Settings, available_models
 
 
@@ -26,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are reported per file, not line by line
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    quiet_model_loading()
     try:
         if args.command == "models":
             settings = Settings()

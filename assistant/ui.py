@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest import Embedder, SentenceTransformerEmbedder, Settings, open_index
+from ingest import Embedder, SentenceTransformerEmbedder, Settings, open_index, quiet_model_loading
 
 from .chat import Assistant
 from .generate import ChatModel, LlamaChatModel
@@ -26,6 +26,7 @@ class Services:
 
 
 def real_services(settings: Settings) -> Services:
+    quiet_model_loading()
     return Services(settings, SentenceTransformerEmbedder(settings), real_chat_model)
 
 

