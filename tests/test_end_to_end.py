@@ -148,3 +148,25 @@ def test_default_model_is_assembled_and_verified(tmp_path: Path) -> None:
     with path.open("rb") as handle:
         assert handle.read(4) == b"GGUF"
     assert packaged_model_path("qwen2.5-coder-1.5b-instruct-q4_k_m", tmp_path) == path  # verified marker reused
+
+
+def test_app_answers_on_the_real_models(sample_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    for key, value in {
+        "INDEX_DIR": sample_index.index_dir,
+        "MODEL_DIR": sample_index.model_dir,
+        "CHAT_MODEL": SMOLLM,
+        "MAX_ANSWER_TOKENS": 32,
+        "CONTEXT_SIZE": 2048,
+    }.items():
+        monkeypatch.setenv(f"DOCQA_{key}", str(value))
+    st.cache_resource.clear()
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    app.run()
+    app.chat_input[0].set_value("How many vacation days do employees get per year?").run()
+    assert not app.exception and not app.error
+    text = "\n".join(m.value for m in app.markdown)
+    assert "northwind\\-handbook\\.pdf, p\\. 3" in text
+    st.cache_resource.clear()
