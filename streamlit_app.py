@@ -17,7 +17,7 @@ from ingest.load import SUPPORTED_SUFFIXES
 from ingest.types import FileReport
 
 log = logging.getLogger("streamlit_app")
-st.set_page_config(page_title="Local document assistant", page_icon="📚", layout="wide")
+st.set_page_config(page_title="Local document assistant", layout="wide")
 
 
 # Loaded once per process, not on every rerun --------------------------------------------------------
@@ -77,15 +77,18 @@ def source_record(number: int, hit: ScoredChunk, cited: bool) -> dict[str, objec
 
 
 def show_sources(sources: list[dict[str, object]], title: str) -> None:
+    """Citations stay visible under the answer; the passages open on demand."""
     if not sources:
         return
+    st.markdown(
+        "  \n".join(
+            f"**\\[{s['number']}\\]** {safe_markdown(str(s['citation']))} · similarity {float(s['score']):.2f}"  # type: ignore[arg-type]
+            for s in sources
+        )
+    )
     with st.expander(title, expanded=False):
         for source in sources:
-            mark = "cited" if source["cited"] else "retrieved"
-            st.markdown(
-                f"**\\[{source['number']}\\] {safe_markdown(str(source['citation']))}** · {mark} · "
-                f"similarity {float(source['score']):.2f}"
-            )  # type: ignore[arg-type]
+            st.markdown(f"**\\[{source['number']}\\] {safe_markdown(str(source['citation']))}**")
             st.markdown(safe_markdown(str(source["text"])))
 
 
@@ -107,12 +110,14 @@ def answer(question: str, settings: Settings) -> None:
         assistant = Assistant(
             settings, services().embedder, current_store(settings), lambda: chat_model(settings.chat_model)
         )
-        reply = assistant.ask(question, history=st.session_state.history[-6:])
-        if reply.sources:
-            show_sources(
-                [source_record(n, h, False) for n, h in enumerate(reply.sources, 1)],
-                f"Evidence: {len(reply.sources)} passages found",
-            )
+        retrieval = assistant.search(question)  # evidence first, before the chat model is even loaded
+        evidence = st.container()
+        if retrieval.found:
+            with evidence.expander(f"Evidence: {len(retrieval.hits)} passages found", expanded=False):
+                for number, hit in enumerate(retrieval.hits, 1):
+                    st.markdown(f"**\\[{number}\\] {safe_markdown(hit.citation())}** · similarity {hit.score:.2f}")
+                    st.markdown(safe_markdown(hit.chunk.text))
+        reply = assistant.answer(question, retrieval, history=st.session_state.history[-6:])
         placeholder = st.empty()
         for _piece in reply.stream():
             placeholder.markdown(safe_markdown(reply.text) + " ▌")
@@ -185,7 +190,7 @@ def add_uploads(uploads: list, settings: Settings) -> None:  # type: ignore[type
 def main() -> None:
     for key, default in {"messages": [], "history": [], "upload_reports": [], "upload_round": 0}.items():
         st.session_state.setdefault(key, default)
-    st.title("📚 Local document assistant")
+    st.title("Local document assistant")
     st.caption("Answers come only from your documents, with the page they came from. Nothing leaves this machine.")
     base = services().settings
     settings = sidebar_settings(base)

@@ -108,7 +108,10 @@ class Assistant:
 
     def ask(self, question: str, history: list[Message] | None = None) -> Reply:
         """Retrieve at once; generation starts when the reply is streamed. No relevant chunk: no model call."""
-        retrieval = self.search(question)
+        return self.answer(question, self.search(question), history)
+
+    def answer(self, question: str, retrieval: Retrieval, history: list[Message] | None = None) -> Reply:
+        """The reply to `question` from chunks already retrieved (so a UI can show them before the model loads)."""
         if not retrieval.found:
             log.info("No chunk above min_score %.2f for %r", self.settings.min_score, question)
             return Reply(question, retrieval, [])

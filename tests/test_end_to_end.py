@@ -35,6 +35,12 @@ KNOWN_ANSWERS = [
 ]
 
 
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
 @pytest.fixture(scope="module")
 def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     base = tmp_path_factory.mktemp("real")
@@ -98,46 +104,23 @@ def test_real_model_answers_with_sources(sample_index: Settings, real_embedder: 
 
 def test_cli_ingest_then_ask_prints_answer_and_page(tmp_path: Path) -> None:
     env = {
-        **os.environ,
         "DOCQA_INDEX_DIR": str(tmp_path / "index"),
         "DOCQA_MODEL_DIR": str(tmp_path / "models"),
         "DOCQA_CHAT_MODEL": SMOLLM,
         "DOCQA_MAX_ANSWER_TOKENS": "40",
         "DOCQA_CONTEXT_SIZE": "2048",
     }
-    ingested = subprocess.run(
-        [sys.executable, "-m", "ingest", str(SAMPLE_DOCS), "--quiet"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    ingested = run_cli("ingest", str(SAMPLE_DOCS), "--quiet", env=env)
     assert ingested.returncode == 0, ingested.stderr
     assert re.search(r"northwind-handbook\.pdf\s+indexed\s+10\s", ingested.stdout), ingested.stdout
-    asked = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", "What is the daily meal allowance?"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    asked = run_cli("assistant", "ask", "What is the daily meal allowance?", env=env)
     assert asked.returncode == 0, asked.stderr
     assert "Sources" in asked.stdout and "northwind-handbook.pdf, p. 5" in asked.stdout
     assert "Traceback" not in asked.stderr
 
 
 def test_cli_reports_a_missing_index_plainly(tmp_path: Path) -> None:
-    env = {**os.environ, "DOCQA_INDEX_DIR": str(tmp_path / "none")}
-    asked = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", "anything"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    asked = run_cli("assistant", "ask", "anything", env={"DOCQA_INDEX_DIR": str(tmp_path / "none")})
     assert asked.returncode == 1
     assert "python -m ingest" in asked.stderr and "Traceback" not in asked.stderr
 
