@@ -50,6 +50,7 @@ class Chunker:
             )
         self.count_tokens = count_tokens
         self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
         self.header_tokens = header_tokens
         self.max_tokens = max_tokens
         self._splitter = RecursiveCharacterTextSplitter(
@@ -96,7 +97,7 @@ class Chunker:
 
     def _split_text(self, text: str) -> Iterator[tuple[int, str]]:
         """(start offset, chunk text) pairs; every chunk fits in `chunk_size` tokens and is non-empty."""
-        overlap_share = self._splitter._chunk_overlap / self.chunk_size
+        overlap_share = self.chunk_overlap / self.chunk_size
         for piece_start, piece in _pieces(text, _MAX_PIECE_CHARS):
             previous_start, previous_end = -1, 0
             for part in self._splitter.split_text(piece):
@@ -149,9 +150,10 @@ def split_sections(text: str) -> list[Section]:
 
 def _locate(piece: str, part: str, previous_start: int, previous_end: int, overlap_share: float) -> int:
     """Where the splitter took `part` from. Chunks come in order, each overlapping the previous one or
-    following it after whitespace. In repetitive text (tables of zeros, long runs of one character) the
-    same string occurs at many offsets: take the one nearest to where the overlap predicts, among those
-    that leave no gap of non-whitespace, so spans advance and cover the text."""
+    following it after whitespace, and each adds text past the end of the previous one. In repetitive text
+    (tables of zeros, long runs of one character) the same string occurs at many offsets: among those that
+    advance past the previous chunk and leave no gap of non-whitespace, take the one nearest to where the
+    overlap predicts, so spans advance and cover the text."""
     if previous_start < 0:
         expected = 0
     else:
@@ -161,7 +163,7 @@ def _locate(piece: str, part: str, previous_start: int, previous_end: int, overl
     while gap_end < len(piece) and piece[gap_end].isspace():
         gap_end += 1
     best = -1
-    position = piece.find(part, previous_start + 1)
+    position = piece.find(part, max(previous_start + 1, previous_end - len(part) + 1))
     while position != -1 and position <= gap_end:
         if best < 0 or abs(position - expected) < abs(best - expected):
             best = position
