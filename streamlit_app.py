@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import streamlit as st
 
 from assistant import ui
-from assistant.chat import Assistant
+from assistant.chat import Assistant, ChatSession
 from assistant.generate import ChatModel
 from assistant.ui import safe_markdown
 from ingest import AssistantError, IndexStore, ScoredChunk, Settings, ingest, open_index, save_upload
@@ -39,7 +39,6 @@ class StoreHolder:
     """The newest snapshot of a collection, shared by all sessions and refreshed when a commit lands."""
 
     store: IndexStore | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,20 +75,23 @@ def source_record(number: int, hit: ScoredChunk, cited: bool) -> dict[str, objec
     return {"number": number, "citation": hit.citation(), "score": hit.score, "text": hit.chunk.text, "cited": cited}
 
 
-def show_sources(sources: list[dict[str, object]], title: str) -> None:
-    """Citations stay visible under the answer; the passages open on demand."""
-    if not sources:
-        return
-    st.markdown(
-        "  \n".join(
-            f"**\\[{s['number']}\\]** {safe_markdown(str(s['citation']))} · similarity {float(s['score']):.2f}"  # type: ignore[arg-type]
-            for s in sources
-        )
-    )
+def citation_line(source: dict[str, object]) -> str:
+    return f"**\\[{source['number']}\\]** {safe_markdown(str(source['citation']))} · similarity {source['score']:.2f}"
+
+
+def show_passages(sources: list[dict[str, object]], title: str) -> None:
+    """The passages behind the numbers, on demand."""
     with st.expander(title, expanded=False):
         for source in sources:
-            st.markdown(f"**\\[{source['number']}\\] {safe_markdown(str(source['citation']))}**")
+            st.markdown(citation_line(source))
             st.markdown(safe_markdown(str(source["text"])))
+
+
+def show_sources(sources: list[dict[str, object]], title: str) -> None:
+    """Citations stay visible under the answer; the passages open on demand."""
+    if sources:
+        st.markdown("  \n".join(citation_line(s) for s in sources))
+        show_passages(sources, title)
 
 
 def show_history() -> None:
@@ -107,17 +109,15 @@ def answer(question: str, settings: Settings) -> None:
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
     with st.chat_message("assistant"):
-        assistant = Assistant(
+        session: ChatSession = st.session_state.chat
+        session.assistant = Assistant(
             settings, services().embedder, current_store(settings), lambda: chat_model(settings.chat_model)
         )
-        retrieval = assistant.search(question)  # evidence first, before the chat model is even loaded
-        evidence = st.container()
+        retrieval = session.search(question)  # evidence first, before the chat model is even loaded
         if retrieval.found:
-            with evidence.expander(f"Evidence: {len(retrieval.hits)} passages found", expanded=False):
-                for number, hit in enumerate(retrieval.hits, 1):
-                    st.markdown(f"**\\[{number}\\] {safe_markdown(hit.citation())}** · similarity {hit.score:.2f}")
-                    st.markdown(safe_markdown(hit.chunk.text))
-        reply = assistant.answer(question, retrieval, history=st.session_state.history[-6:])
+            evidence = [source_record(n, h, False) for n, h in enumerate(retrieval.hits, 1)]
+            show_passages(evidence, f"Evidence: {len(evidence)} passages found")
+        reply = session.answer(question, retrieval)
         placeholder = st.empty()
         for _piece in reply.stream():
             placeholder.markdown(safe_markdown(reply.text) + " ▌")
@@ -127,7 +127,6 @@ def answer(question: str, settings: Settings) -> None:
         sources = [s for s in sources if s["cited"]] or sources
         show_sources(sources, "Sources" + ("" if cited else " (the answer cites none; these were given to it)"))
     st.session_state.messages.append({"role": "assistant", "content": reply.text, "sources": sources})
-    st.session_state.history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
 # The library -------------------------------------------------------------------------------------------
@@ -188,17 +187,22 @@ def add_uploads(uploads: list, settings: Settings) -> None:  # type: ignore[type
 
 
 def main() -> None:
-    for key, default in {"messages": [], "history": [], "upload_reports": [], "upload_round": 0}.items():
+    for key, default in {"messages": [], "upload_reports": [], "upload_round": 0}.items():
         st.session_state.setdefault(key, default)
     st.title("Local document assistant")
     st.caption("Answers come only from your documents, with the page they came from. Nothing leaves this machine.")
     base = services().settings
     settings = sidebar_settings(base)
     store = current_store(settings)
+    if "chat" not in st.session_state:
+        st.session_state.chat = ChatSession(
+            Assistant(settings, services().embedder, store, lambda: chat_model(settings.chat_model))
+        )
     library(settings, store)
     st.sidebar.caption(safe_markdown(f"Chat model: {settings.chat_model} · Embedder: {settings.embedding_model}"))
     if st.sidebar.button("New chat"):
-        st.session_state.messages, st.session_state.history = [], []
+        st.session_state.messages = []
+        st.session_state.chat.reset()
     if len(store) == 0:
         st.info(
             "No documents yet. Add files with **Add documents** in the sidebar, or run "

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import textwrap
 from pathlib import Path
 
-from ingest import quiet_model_loading
+from ingest import quiet_third_party_output
 
 from . import Assistant, AssistantError, Reply, Settings, available_models
 
@@ -26,9 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("models", help="list the chat models available on this machine")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are reported per file, not line by line
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    quiet_model_loading()
+    quiet_third_party_output()
     try:
         if args.command == "models":
             settings = Settings()

@@ -131,7 +131,10 @@ class Assistant:
 
 
 class ChatSession:
-    """A conversation: each finished reply becomes history for the next question."""
+    """A conversation: each finished reply becomes history for the next question.
+
+    `assistant` may be swapped between questions (the app does, when settings change); the history stays.
+    """
 
     def __init__(self, assistant: Assistant, max_turns: int = 3) -> None:
         self.assistant = assistant
@@ -139,7 +142,13 @@ class ChatSession:
         self.history: list[Message] = []
 
     def ask(self, question: str) -> Reply:
-        reply = self.assistant.ask(question, history=self.history[-2 * self.max_turns :])
+        return self.answer(question, self.search(question))
+
+    def search(self, question: str) -> Retrieval:
+        return self.assistant.search(question)
+
+    def answer(self, question: str, retrieval: Retrieval) -> Reply:
+        reply = self.assistant.answer(question, retrieval, history=self.history[-2 * self.max_turns :])
         reply._on_finish.append(self._remember)
         return reply
 

@@ -6,9 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest import Embedder, SentenceTransformerEmbedder, Settings, open_index, quiet_model_loading
+from ingest import Embedder, SentenceTransformerEmbedder, Settings, quiet_third_party_output
 
-from .chat import Assistant
 from .generate import ChatModel, LlamaChatModel
 from .model_files import resolve_chat_model
 
@@ -21,12 +20,9 @@ class Services:
     embedder: Embedder
     chat_model_factory: Callable[[Settings], ChatModel]
 
-    def assistant(self, settings: Settings, chat_model: ChatModel | Callable[[], ChatModel]) -> Assistant:
-        return Assistant(settings, self.embedder, open_index(settings, self.embedder, create=True), chat_model)
-
 
 def real_services(settings: Settings) -> Services:
-    quiet_model_loading()
+    quiet_third_party_output()
     return Services(settings, SentenceTransformerEmbedder(settings), real_chat_model)
 
 

@@ -1,10 +1,11 @@
 """Ingestion: load documents, chunk them, embed the chunks, and store them in a FAISS index."""
 
 from .chunk import Chunker, split_sections
-from .embed import Embedder, SentenceTransformerEmbedder, quiet_model_loading, resolve_embedder
+from .embed import Embedder, SentenceTransformerEmbedder, resolve_embedder
 from .errors import AssistantError, DocumentError, IndexStoreError, ModelError
 from .load import SUPPORTED_SUFFIXES, load_bytes, load_file, sniff
 from .pipeline import SourceFile, collect_sources, index_config, ingest, make_chunker, open_index
+from .quiet import quiet_third_party_output
 from .settings import DATA_DIR, Settings
 from .store import IndexConfig, IndexStore, writer_lock
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument, Page, ScoredChunk
@@ -19,9 +20,11 @@ __all__ = [
     # chunking
     "Chunker", "split_sections", "Chunk",
     # embedding
-    "Embedder", "SentenceTransformerEmbedder", "resolve_embedder", "quiet_model_loading",
+    "Embedder", "SentenceTransformerEmbedder", "resolve_embedder",
     # storing
     "IndexConfig", "IndexStore", "writer_lock", "DocumentInfo", "ScoredChunk",
+    # the program's edges
+    "quiet_third_party_output",
     # the run
     "SourceFile", "collect_sources", "index_config", "ingest", "make_chunker", "open_index",
     "FileReport", "IngestReport",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from . import (
     Settings,
     collect_sources,
     ingest,
-    quiet_model_loading,
+    quiet_third_party_output,
 )
 
 
@@ -32,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are reported per file, not line by line
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    quiet_model_loading()
+    quiet_third_party_output()
 
     overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection}.items() if v}
     missing = [str(p) for p in args.paths if not p.exists()]

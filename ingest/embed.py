@@ -89,13 +89,6 @@ class SentenceTransformerEmbedder(Embedder):
         )
 
 
-def quiet_model_loading() -> None:
-    """No per-tensor progress bars from transformers when a model loads (called by the CLIs and the app)."""
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-
-
 def resolve_embedder(name: str) -> str:
     """A folder or hub name that SentenceTransformer can load; `packaged:` names come from installed packages."""
     if not name.startswith("packaged:"):

@@ -47,21 +47,16 @@ def load_file(path: Path, source: str | None = None, *, max_bytes: int | None = 
 
 def load_bytes(data: bytes, source: str, *, suffix: str, max_bytes: int | None = None) -> LoadedDocument:
     """Read a file's bytes; the type comes from the content, the suffix only breaks ties between text formats."""
-    if not data.strip():
-        raise DocumentError(source, "the file is empty.")
-    if max_bytes is not None and len(data) > max_bytes:
-        raise DocumentError(
-            source, f"the file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (max_file_mb)."
-        )
+    check_bytes(data, source, max_bytes)
     kind = sniff(data, suffix, source)
     loader: Callable[[bytes, str], tuple[list[Page], str, list[str]]] = _LOADERS[kind]
     pages, title, warnings = loader(data, source)
     if not any(p.text.strip() for p in pages):
-        if kind == "pdf" and warnings:
+        if kind != "pdf":
+            raise DocumentError(source, "the file holds no text.")
+        if warnings:
             raise DocumentError(source, f"no text could be extracted ({'; '.join(warnings[:3])}).")
-        if kind == "pdf":
-            raise DocumentError(source, "no extractable text (scanned or image-only PDF? OCR it first).")
-        raise DocumentError(source, "the file holds no text.")
+        raise DocumentError(source, "no extractable text (scanned or image-only PDF? OCR it first).")
     return LoadedDocument(
         source=source,
         doc_id=hashlib.sha256(data).hexdigest(),
@@ -70,6 +65,16 @@ def load_bytes(data: bytes, source: str, *, suffix: str, max_bytes: int | None =
         size_bytes=len(data),
         warnings=warnings,
     )
+
+
+def check_bytes(data: bytes, source: str, max_bytes: int | None) -> None:
+    """Refuse empty files and files over the size limit before anything parses them."""
+    if not data.strip():
+        raise DocumentError(source, "the file is empty.")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise DocumentError(
+            source, f"the file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (max_file_mb)."
+        )
 
 
 def sniff(data: bytes, suffix: str, source: str = "") -> str:
@@ -85,12 +90,14 @@ def sniff(data: bytes, suffix: str, source: str = "") -> str:
         except zipfile.BadZipFile:
             pass
     if suffix == ".pdf":
-        raise DocumentError(source, f"named .pdf but the content is {_describe(head)}, not a PDF.")
+        raise DocumentError(source, f"named .pdf but the content is {_describe(head) or 'something else'}, not a PDF.")
     if suffix == ".docx":
-        raise DocumentError(source, f"named .docx but the content is {_describe(head)}, not a Word document.")
-    for signature, what in _BINARY_SIGNATURES.items():
-        if head.startswith(signature):
-            raise DocumentError(source, f"the content is {what}, which is not a supported document type.")
+        raise DocumentError(
+            source, f"named .docx but the content is {_describe(head) or 'something else'}, not a Word document."
+        )
+    binary = _describe(head)
+    if binary is not None:
+        raise DocumentError(source, f"the content is {binary}, which is not a supported document type.")
     if suffix in HTML_SUFFIXES or re.match(rb"\s*(<!doctype html|<html)", head, re.IGNORECASE):
         return "html"
     if suffix in {".md", ".markdown"}:
@@ -102,11 +109,12 @@ def sniff(data: bytes, suffix: str, source: str = "") -> str:
     )
 
 
-def _describe(head: bytes) -> str:
+def _describe(head: bytes) -> str | None:
+    """What a known binary format the content is, or None."""
     for signature, what in _BINARY_SIGNATURES.items():
         if head.startswith(signature):
             return what
-    return "something else"
+    return None
 
 
 def _load_text(data: bytes, source: str) -> tuple[list[Page], str, list[str]]:

@@ -16,7 +16,7 @@ from .embed import Embedder
 from .errors import DocumentError
 from .load import SUPPORTED_SUFFIXES, load_file
 from .settings import Settings
-from .store import IndexConfig, IndexStore, writer_lock
+from .store import IndexConfig, IndexStore, config_of, writer_lock
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument
 
 log = logging.getLogger(__name__)
@@ -188,8 +188,6 @@ def _prepare(
 
 def _open_for_rebuild(settings: Settings, config: IndexConfig) -> IndexStore:
     """The live snapshot read with its own config (which may differ), re-labelled with the new one."""
-    from .store import config_of
-
     old_config = config_of(settings.collection_dir)
     if old_config is None:
         return IndexStore(settings.collection_dir, config)

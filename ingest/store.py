@@ -73,16 +73,15 @@ class IndexStore:
         chunks: list[Chunk] | None = None,
         vectors: np.ndarray | None = None,
         documents: dict[str, DocumentInfo] | None = None,
+        index: faiss.Index | None = None,
     ) -> None:
+        """A snapshot from `vectors` (one per chunk), or from an already built FAISS `index`."""
         self.directory = directory
         self.config = config
         self.commit_name = commit_name
         self.chunks = chunks or []
         self.documents = documents or {}
-        matrix = vectors if vectors is not None else np.zeros((0, config.dimension), dtype=np.float32)
-        self._index = faiss.IndexFlatIP(config.dimension)
-        if len(matrix):
-            self._index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+        self._index = index if index is not None else _flat_index(config.dimension, vectors)
         if self._index.ntotal != len(self.chunks):
             raise IndexStoreError(
                 f"Index in {directory} is inconsistent: {self._index.ntotal} vectors, {len(self.chunks)} chunks."
@@ -137,13 +136,14 @@ class IndexStore:
             if _sha256(folder / file_name) != expected.get("sha256"):
                 raise _CorruptCommit(f"{file_name} does not match its checksum")
         index = faiss.read_index(str(folder / "vectors.faiss"))
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        if index.d != config.dimension:
+            raise _CorruptCommit(f"vectors have {index.d} dimensions, the manifest says {config.dimension}")
         with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
             chunks = [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
         documents = {d["doc_id"]: DocumentInfo.from_json(d) for d in manifest["documents"]}
         if index.ntotal != len(chunks) or manifest["count"] != len(chunks):
             raise _CorruptCommit(f"{index.ntotal} vectors, {len(chunks)} chunks, manifest says {manifest['count']}")
-        return cls(directory, config, commit_name=name, chunks=chunks, vectors=vectors, documents=documents)
+        return cls(directory, config, commit_name=name, chunks=chunks, documents=documents, index=index)
 
     def is_stale(self) -> bool:
         """True when another writer has committed since this snapshot was loaded."""
@@ -199,9 +199,10 @@ class IndexStore:
             )
         collect_garbage(self.directory)  # first, so a dead writer's orphan commit never becomes a fallback
         name = _next_free_name(self.directory)
-        _write_commit(self.directory, name, self.config, chunks, vectors, documents)
+        index = _flat_index(self.config.dimension, vectors)
+        _write_commit(self.directory, name, self.config, chunks, index, documents)
         store = IndexStore(
-            self.directory, self.config, commit_name=name, chunks=chunks, vectors=vectors, documents=documents
+            self.directory, self.config, commit_name=name, chunks=chunks, documents=documents, index=index
         )
         collect_garbage(self.directory)
         return store
@@ -268,6 +269,14 @@ def config_of(directory: Path) -> IndexConfig | None:
     return IndexConfig(**manifest["config"])
 
 
+def _flat_index(dimension: int, vectors: np.ndarray | None) -> faiss.Index:
+    """Exact inner-product search over unit vectors, that is cosine similarity."""
+    index = faiss.IndexFlatIP(dimension)
+    if vectors is not None and len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
 def _commit_names(directory: Path) -> list[str]:
     commits = directory / "commits"
     if not commits.exists():
@@ -285,16 +294,13 @@ def _write_commit(
     name: str,
     config: IndexConfig,
     chunks: list[Chunk],
-    vectors: np.ndarray | None,
+    index: faiss.Index,
     documents: dict[str, DocumentInfo],
 ) -> None:
     commits = directory / "commits"
     commits.mkdir(parents=True, exist_ok=True)
     temporary = commits / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
     temporary.mkdir()
-    index = faiss.IndexFlatIP(config.dimension)
-    if vectors is not None and len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(index, str(temporary / "vectors.faiss"))
     with (temporary / "chunks.jsonl").open("w", encoding="utf-8") as handle:
         for chunk in chunks:

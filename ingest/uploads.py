@@ -8,8 +8,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .errors import DocumentError
-from .load import sniff
+from .load import check_bytes, sniff
 from .pipeline import SourceFile
 
 _EXTENSION = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "markdown": ".md", "text": ".txt"}
@@ -32,10 +31,7 @@ def save_upload(data: bytes, uploaded_name: str, upload_dir: Path, max_bytes: in
     The uploaded name is only ever displayed; it never becomes part of a path.
     """
     name = display_name(uploaded_name)
-    if not data.strip():
-        raise DocumentError(name, "the file is empty.")
-    if len(data) > max_bytes:
-        raise DocumentError(name, f"the file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit.")
+    check_bytes(data, name, max_bytes)
     suffix = os.path.splitext(name)[1].lower()
     kind = sniff(data, suffix, name)
     digest = hashlib.sha256(data).hexdigest()

@@ -21,7 +21,18 @@ def app_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[Scr
     """Point the app at a temporary index and give it fakes instead of the real models."""
     model = ScriptedChatModel()
     embedder = HashEmbedder()
-    monkeypatch.setattr(ui, "services_factory", lambda _: ui.Services(settings, embedder, lambda _s: model))
+    model.loads = 0  # type: ignore[attr-defined]
+    model.services_built = 0  # type: ignore[attr-defined]
+
+    def load_model(_settings: Settings) -> ScriptedChatModel:
+        model.loads += 1  # type: ignore[attr-defined]
+        return model
+
+    def build_services(_settings: Settings) -> ui.Services:
+        model.services_built += 1  # type: ignore[attr-defined]
+        return ui.Services(settings, embedder, load_model)
+
+    monkeypatch.setattr(ui, "services_factory", build_services)
     st.cache_resource.clear()
     yield model
     st.cache_resource.clear()
@@ -57,6 +68,8 @@ def test_question_gets_an_answer_with_its_page(app_env: ScriptedChatModel, setti
     # A second question in the same session sends the first turn as history.
     app.chat_input[0].set_value("And the meal allowance per day when travelling?").run()
     assert [m["role"] for m in app_env.prompts[-1]][:3] == ["system", "user", "assistant"]
+    # Models load once per process, not on every rerun.
+    assert app_env.services_built == 1 and app_env.loads == 1  # type: ignore[attr-defined]
 
 
 def test_unrelated_question_is_declined(app_env: ScriptedChatModel, settings: Settings) -> None:

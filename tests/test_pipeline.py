@@ -29,7 +29,12 @@ def test_report_lists_pages_chunks_and_failures(tmp_path: Path, settings: Settin
     broken.write_bytes(b"%PDF-1.7\n garbage")
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
-    report = ingest(collect_sources([good, broken, empty]), settings, embedder)
+    progress: list[tuple[str, int, int]] = []
+    report = ingest(
+        collect_sources([good, broken, empty]), settings, embedder, on_progress=lambda *call: progress.append(call)
+    )
+    assert [c for c in progress if c[0] == "reading"] == [("reading", i, 3) for i in (1, 2, 3)]
+    assert progress[-1][0] == "embedding" and progress[-1][1] == progress[-1][2] > 0
     by_name = {f.source: f for f in report.files}
     assert by_name["good.pdf"].status == "indexed"
     assert by_name["good.pdf"].pages == 3 and by_name["good.pdf"].empty_pages == [2]

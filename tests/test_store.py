@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import Chunk, DocumentInfo, IndexConfig, IndexStore, IndexStoreError
+from ingest import Chunk, DocumentInfo, IndexConfig, IndexStore, IndexStoreError, writer_lock
 from ingest.store import read_current
 
 CONFIG = IndexConfig("test-embedder", 16, 100, 10, 8)
@@ -126,3 +126,14 @@ def test_stale_snapshot_cannot_overwrite_a_newer_commit(tmp_path: Path) -> None:
     with pytest.raises(IndexStoreError, match="changed since"):
         store.commit(remove_doc_ids={"doc"})
     assert store.reload_if_stale().commit_name == newer.commit_name
+
+
+def test_a_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
+    with (
+        writer_lock(tmp_path),
+        pytest.raises(IndexStoreError, match="Another ingest"),
+        writer_lock(tmp_path, timeout=0.2),
+    ):
+        pass
+    with writer_lock(tmp_path, timeout=0.2):  # released: the next writer gets it at once
+        pass
