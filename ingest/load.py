@@ -38,11 +38,20 @@ def load_file(path: Path, source: str | None = None, *, max_bytes: int | None = 
     Raises DocumentError naming the file and the reason when it cannot be read.
     """
     source = source or path.name
+    return load_bytes(read_source(path, source), source, suffix=path.suffix.lower(), max_bytes=max_bytes)
+
+
+def read_source(path: Path, source: str) -> bytes:
+    """A file's bytes, or DocumentError naming it and saying why it cannot be read."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise DocumentError(source, f"cannot be read ({exc.strerror or exc}).") from exc
-    return load_bytes(data, source, suffix=path.suffix.lower(), max_bytes=max_bytes)
+
+
+def content_id(data: bytes) -> str:
+    """A document's identity: the SHA-256 of its bytes, whatever its name."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_bytes(data: bytes, source: str, *, suffix: str, max_bytes: int | None = None) -> LoadedDocument:
@@ -59,7 +68,7 @@ def load_bytes(data: bytes, source: str, *, suffix: str, max_bytes: int | None =
         raise DocumentError(source, "no extractable text (scanned or image-only PDF? OCR it first).")
     return LoadedDocument(
         source=source,
-        doc_id=hashlib.sha256(data).hexdigest(),
+        doc_id=content_id(data),
         title=title or Path(source).stem,
         pages=pages,
         size_bytes=len(data),

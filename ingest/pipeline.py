@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import numpy as np
 from .chunk import Chunker
 from .embed import Embedder
 from .errors import DocumentError
-from .load import SUPPORTED_SUFFIXES, load_file
+from .load import SUPPORTED_SUFFIXES, content_id, load_bytes, read_source
 from .settings import Settings
 from .store import IndexConfig, IndexStore, config_of, writer_lock
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument
@@ -48,10 +48,14 @@ def collect_sources(paths: list[Path]) -> list[SourceFile]:
     return found
 
 
-def index_config(settings: Settings, embedder: Embedder) -> IndexConfig:
+def index_config(settings: Settings, embedder: Embedder, built: IndexConfig | None = None) -> IndexConfig:
+    """The config these settings build. When `built` (an existing index's config) names the same embedder,
+    its dimension is taken on trust so the model need not load; a commit still refuses vectors of another size.
+    """
+    same_model = built is not None and built.embedding_model == settings.embedding_model
     return IndexConfig(
         embedding_model=settings.embedding_model,
-        dimension=embedder.dimension,
+        dimension=built.dimension if built is not None and same_model else embedder.dimension,
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         header_tokens=settings.header_tokens,
@@ -92,77 +96,122 @@ def ingest(
     """
     started = time.perf_counter()
     report = IngestReport()
-    chunker = make_chunker(settings, embedder)
-    config = index_config(settings, embedder)
     progress = on_progress or (lambda stage, done, total: None)
     with writer_lock(settings.collection_dir, timeout=lock_timeout):
+        built = None if rebuild else config_of(settings.collection_dir)
+        config = index_config(settings, embedder, built)
         if rebuild:
             store = _open_for_rebuild(settings, config)
         else:
             store = IndexStore.open(settings.collection_dir, config, create=True)
-        by_source = {d.source: d for d in store.documents.values()}
-        seen: dict[str, str] = {}
-        remove: set[str] = set(store.documents) if rebuild else set()
-        pending: list[tuple[LoadedDocument, list[Chunk]]] = []
+        run = _Run(settings, embedder, store, rebuild, sync, {s.source for s in sources})
         for done, item in enumerate(sources, start=1):
-            file_report = _prepare(item, settings, chunker, store, by_source, seen, remove, rebuild, pending)
-            report.files.append(file_report)
+            report.files.append(run.prepare(item))
             progress("reading", done, len(sources))
         if sync:
-            kept = {s.source for s in sources}
-            remove |= {d.doc_id for d in store.documents.values() if d.source not in kept}
-        new_chunks = [c for _, chunks in pending for c in chunks]
-        texts = [chunker.embedding_text(c) for c in new_chunks]
-        vectors = (
-            embedder.embed_documents(texts, on_progress=lambda d, t: progress("embedding", d, t))
-            if texts
-            else np.zeros((0, embedder.dimension), dtype=np.float32)
-        )
-        if pending or remove:
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            documents = [
-                DocumentInfo(
-                    doc_id=doc.doc_id,
-                    source=doc.source,
-                    pages=len(doc.pages),
-                    chunks=len(chunks),
-                    size_bytes=doc.size_bytes,
-                    ingested_at=now,
-                    empty_pages=doc.empty_pages,
-                )
-                for doc, chunks in pending
-            ]
-            store.commit(add_chunks=new_chunks, add_vectors=vectors, add_documents=documents, remove_doc_ids=remove)
+            run.remove |= {d.doc_id for d in store.documents.values() if d.source not in run.batch_sources}
+        new_chunks = [c for _, chunks in run.pending for c in chunks]
+        vectors = np.zeros((0, config.dimension), dtype=np.float32)
+        if new_chunks:
+            texts = [run.chunker().embedding_text(c) for c in new_chunks]
+            vectors = embedder.embed_documents(texts, on_progress=lambda d, t: progress("embedding", d, t))
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        documents = [
+            DocumentInfo(
+                doc_id=doc.doc_id,
+                source=doc.source,
+                pages=len(doc.pages),
+                chunks=len(chunks),
+                size_bytes=doc.size_bytes,
+                ingested_at=now,
+                empty_pages=doc.empty_pages,
+            )
+            for doc, chunks in run.pending
+        ]
+        renamed_chunks, renamed_vectors, renamed_documents = run.relabel_renamed()
+        if new_chunks or run.remove or renamed_chunks or documents:
+            store.commit(
+                add_chunks=new_chunks + renamed_chunks,
+                add_vectors=np.concatenate([vectors, renamed_vectors]),
+                add_documents=documents + renamed_documents,
+                remove_doc_ids=run.remove | {d.doc_id for d in renamed_documents},
+            )
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _prepare(
-    item: SourceFile,
-    settings: Settings,
-    chunker: Chunker,
-    store: IndexStore,
-    by_source: dict[str, DocumentInfo],
-    seen: dict[str, str],
-    remove: set[str],
-    rebuild: bool,
-    pending: list[tuple[LoadedDocument, list[Chunk]]],
-) -> FileReport:
-    try:
-        document = load_file(item.path, item.source, max_bytes=int(settings.max_file_mb * 1_000_000))
-    except DocumentError as exc:
-        log.warning("Skipped %s", exc)
-        return FileReport(item.source, "failed", reason=exc.reason)
-    if document.doc_id in seen:
-        return FileReport(item.source, "duplicate", reason=f"same content as {seen[document.doc_id]}")
-    seen[document.doc_id] = item.source
-    existing = None if rebuild else store.documents.get(document.doc_id)
-    if existing is not None:
-        status, reason = (
-            ("unchanged", "")
-            if existing.source == item.source
-            else ("duplicate", f"same content as {existing.source}, already indexed")
+class _Run:
+    """What one ingestion run has decided so far, file by file."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: IndexStore,
+        rebuild: bool,
+        sync: bool,
+        batch_sources: set[str],
+    ) -> None:
+        self.settings, self.embedder, self.store = settings, embedder, store
+        self.rebuild, self.sync, self.batch_sources = rebuild, sync, batch_sources
+        self.by_source = {d.source: d for d in store.documents.values()}
+        self.seen: dict[str, str] = {}  # doc_id -> source, for this batch
+        self.remove: set[str] = set(store.documents) if rebuild else set()
+        self.pending: list[tuple[LoadedDocument, list[Chunk]]] = []
+        self.renames: dict[str, str] = {}  # doc_id -> new source
+        self._chunker: Chunker | None = None
+
+    def chunker(self) -> Chunker:
+        """Built on first need: it loads the embedder's tokenizer, which an unchanged re-ingest never needs."""
+        if self._chunker is None:
+            self._chunker = make_chunker(self.settings, self.embedder)
+        return self._chunker
+
+    def prepare(self, item: SourceFile) -> FileReport:
+        """Skip, rename or load and chunk one file; its bytes are hashed before anything parses them."""
+        try:
+            data = read_source(item.path, item.source)
+        except DocumentError as exc:
+            log.warning("Skipped %s", exc)
+            return FileReport(item.source, "failed", reason=exc.reason)
+        doc_id = content_id(data)
+        if doc_id in self.seen:
+            return FileReport(item.source, "duplicate", reason=f"same content as {self.seen[doc_id]}")
+        existing = None if self.rebuild else self.store.documents.get(doc_id)
+        if existing is not None:
+            self.seen[doc_id] = item.source
+            return self._known(item, existing)
+        try:
+            document = load_bytes(
+                data, item.source, suffix=item.path.suffix.lower(), max_bytes=int(self.settings.max_file_mb * 1e6)
+            )
+        except DocumentError as exc:
+            log.warning("Skipped %s", exc)
+            return FileReport(item.source, "failed", reason=exc.reason)
+        self.seen[doc_id] = item.source
+        previous = self.by_source.get(item.source)
+        if previous is not None:
+            self.remove.add(previous.doc_id)  # the file changed: its old chunks go in the same commit
+        chunks = self.chunker().split(document)
+        self.pending.append((document, chunks))
+        return FileReport(
+            item.source,
+            "indexed",
+            pages=len(document.pages),
+            chunks=len(chunks),
+            empty_pages=document.empty_pages,
+            warnings=document.warnings,
         )
+
+    def _known(self, item: SourceFile, existing: DocumentInfo) -> FileReport:
+        """Content already in the index: unchanged, a copy of another file, or (with sync) that file renamed."""
+        if existing.source == item.source:
+            status, reason = "unchanged", ""
+        elif self.sync and existing.source not in self.batch_sources:
+            status, reason = "renamed", f"was {existing.source}; not re-embedded"
+            self.renames[existing.doc_id] = item.source
+        else:
+            status, reason = "duplicate", f"same content as {existing.source}, already indexed"
         return FileReport(
             item.source,
             status,
@@ -171,19 +220,14 @@ def _prepare(
             reason=reason,
             empty_pages=existing.empty_pages,
         )
-    previous = by_source.get(item.source)
-    if previous is not None:
-        remove.add(previous.doc_id)  # the file changed: its old chunks go in the same commit
-    chunks = chunker.split(document)
-    pending.append((document, chunks))
-    return FileReport(
-        item.source,
-        "indexed",
-        pages=len(document.pages),
-        chunks=len(chunks),
-        empty_pages=document.empty_pages,
-        warnings=document.warnings,
-    )
+
+    def relabel_renamed(self) -> tuple[list[Chunk], np.ndarray, list[DocumentInfo]]:
+        """Renamed documents' chunks under their new name, with the vectors they already have."""
+        rows = [i for i, c in enumerate(self.store.chunks) if c.doc_id in self.renames]
+        chunks = [replace(self.store.chunks[i], source=self.renames[self.store.chunks[i].doc_id]) for i in rows]
+        vectors = self.store.vectors()[rows] if rows else np.zeros((0, self.store.config.dimension), np.float32)
+        documents = [replace(self.store.documents[d], source=new) for d, new in self.renames.items()]
+        return chunks, vectors, documents
 
 
 def _open_for_rebuild(settings: Settings, config: IndexConfig) -> IndexStore:

@@ -42,6 +42,13 @@ FORMAT_VERSION = 1
 _FILES = ("vectors.faiss", "chunks.jsonl")
 _KEEP_COMMITS = 3
 
+#: Collections with more chunks than this are searched with an HNSW graph instead of exactly.
+DEFAULT_ANN_THRESHOLD = 50_000
+_HNSW_NEIGHBOURS = 32
+_HNSW_EF_CONSTRUCTION = 80
+#: Candidates the HNSW search explores; measured by scripts/bench_ann.py (recall@10 against exact search).
+HNSW_EF_SEARCH = 128
+
 
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
@@ -74,14 +81,20 @@ class IndexStore:
         vectors: np.ndarray | None = None,
         documents: dict[str, DocumentInfo] | None = None,
         index: faiss.Index | None = None,
+        ann_threshold: int = DEFAULT_ANN_THRESHOLD,
     ) -> None:
-        """A snapshot from `vectors` (one per chunk), or from an already built FAISS `index`."""
+        """A snapshot from `vectors` (one per chunk), or from an already built FAISS `index`.
+
+        `ann_threshold` is the size past which the next commits build an approximate (HNSW) index.
+        """
         self.directory = directory
         self.config = config
         self.commit_name = commit_name
         self.chunks = chunks or []
         self.documents = documents or {}
-        self._index = index if index is not None else _flat_index(config.dimension, vectors)
+        self.ann_threshold = ann_threshold
+        self._index = index if index is not None else build_index(config.dimension, vectors, ann_threshold)
+        _tune(self._index)
         if self._index.ntotal != len(self.chunks):
             raise IndexStoreError(
                 f"Index in {directory} is inconsistent: {self._index.ntotal} vectors, {len(self.chunks)} chunks."
@@ -90,18 +103,22 @@ class IndexStore:
     # Reading -------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, directory: Path, config: IndexConfig, *, create: bool = False) -> IndexStore:
+    def open(
+        cls, directory: Path, config: IndexConfig, *, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD
+    ) -> IndexStore:
         """Load the live commit of `directory`; an empty store if there is none and `create` is set."""
         for _attempt in range(5):
             name = read_current(directory)
             if name is None:
                 if create:
-                    return cls(directory, config)
+                    return cls(directory, config, ann_threshold=ann_threshold)
                 raise IndexStoreError(
                     f"No index in {directory}. Run `python -m ingest data/docs` (or your own folder) first."
                 )
             try:
-                return cls._load_commit_or_fallback(directory, config, name)
+                store = cls._load_commit_or_fallback(directory, config, name)
+                store.ann_threshold = ann_threshold
+                return store
             except FileNotFoundError:
                 # A writer collected this commit while we were reading it; read CURRENT again.
                 time.sleep(0.05)
@@ -150,7 +167,14 @@ class IndexStore:
         return read_current(self.directory) != self.commit_name
 
     def reload_if_stale(self) -> IndexStore:
-        return IndexStore.open(self.directory, self.config, create=True) if self.is_stale() else self
+        if not self.is_stale():
+            return self
+        return IndexStore.open(self.directory, self.config, create=True, ann_threshold=self.ann_threshold)
+
+    @property
+    def index_kind(self) -> str:
+        """`exact` (flat) or `hnsw` (approximate)."""
+        return "hnsw" if isinstance(self._index, faiss.IndexHNSW) else "exact"
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -167,8 +191,22 @@ class IndexStore:
         scores, rows = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, len(self)))
         return [ScoredChunk(self.chunks[r], float(s)) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
 
+    def exact_search(self, query: np.ndarray, k: int) -> list[ScoredChunk]:
+        """Like `search`, but always exhaustive; the reference an approximate index is measured against."""
+        if not self.chunks or k <= 0:
+            return []
+        vectors = self.vectors()
+        scores = vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
+        rows = np.argsort(-scores, kind="stable")[: min(k, len(self))]
+        return [ScoredChunk(self.chunks[r], float(scores[r])) for r in rows]
+
     def list_documents(self) -> list[DocumentInfo]:
         return sorted(self.documents.values(), key=lambda d: d.source.lower())
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        """The chunks with these ids, in the order asked; unknown ids are left out."""
+        by_id = {c.id: c for c in self.chunks}
+        return [by_id[i] for i in ids if i in by_id]
 
     # Writing -------------------------------------------------------------------------------------
 
@@ -179,17 +217,29 @@ class IndexStore:
         add_vectors: np.ndarray | None = None,
         add_documents: list[DocumentInfo] | None = None,
         remove_doc_ids: set[str] | None = None,
+        remove_chunk_ids: set[str] | None = None,
     ) -> IndexStore:
-        """Write the next commit and make it live; the caller must hold `writer_lock`."""
+        """Write the next commit and make it live; the caller must hold `writer_lock`.
+
+        Removals apply before additions, so a chunk id that is removed and added again is replaced.
+        """
         add_chunks = add_chunks or []
         remove = remove_doc_ids or set()
+        remove_chunks = (remove_chunk_ids or set()) | {c.id for c in add_chunks}
         if add_vectors is None:
             add_vectors = np.zeros((0, self.config.dimension), dtype=np.float32)
         if len(add_chunks) != len(add_vectors):
             raise ValueError(f"{len(add_chunks)} chunks but {len(add_vectors)} vectors")
-        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in remove]
+        if add_vectors.shape[1:] != (self.config.dimension,):
+            raise IndexStoreError(
+                f"Vectors of shape {add_vectors.shape} cannot go into {self.directory}, built with "
+                f"{self.config.describe()}."
+            )
+        if len({c.id for c in add_chunks}) != len(add_chunks):
+            raise ValueError("the chunks to add repeat an id")
+        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in remove and c.id not in remove_chunks]
         chunks = [self.chunks[i] for i in keep] + add_chunks
-        vectors = np.concatenate([self.vectors()[keep], add_vectors.astype(np.float32)]) if chunks else None
+        add_vectors = np.ascontiguousarray(add_vectors, dtype=np.float32)
         documents = {k: v for k, v in self.documents.items() if k not in remove}
         documents.update({d.doc_id: d for d in add_documents or []})
         if self.is_stale():
@@ -199,10 +249,31 @@ class IndexStore:
             )
         collect_garbage(self.directory)  # first, so a dead writer's orphan commit never becomes a fallback
         name = _next_free_name(self.directory)
-        index = _flat_index(self.config.dimension, vectors)
-        _write_commit(self.directory, name, self.config, chunks, index, documents)
+        if len(keep) == len(self.chunks) and _wants_hnsw(len(chunks), self.ann_threshold) == (
+            self.index_kind == "hnsw"
+        ):
+            index = faiss.clone_index(self._index)  # only additions: extend a copy instead of rebuilding
+            if len(add_vectors):
+                index.add(add_vectors)
+        else:
+            vectors = np.concatenate([self.vectors()[keep], add_vectors]) if chunks else None
+            index = build_index(self.config.dimension, vectors, self.ann_threshold)
+        try:
+            _write_commit(self.directory, name, self.config, chunks, index, documents)
+        except (OSError, RuntimeError) as exc:  # faiss reports write errors as RuntimeError
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+            raise IndexStoreError(
+                f"Could not write the index in {self.directory} ({reason}); the previous state is "
+                "kept. Free some disk space or fix the folder's permissions, then run the command again."
+            ) from exc
         store = IndexStore(
-            self.directory, self.config, commit_name=name, chunks=chunks, documents=documents, index=index
+            self.directory,
+            self.config,
+            commit_name=name,
+            chunks=chunks,
+            documents=documents,
+            index=index,
+            ann_threshold=self.ann_threshold,
         )
         collect_garbage(self.directory)
         return store
@@ -269,12 +340,28 @@ def config_of(directory: Path) -> IndexConfig | None:
     return IndexConfig(**manifest["config"])
 
 
-def _flat_index(dimension: int, vectors: np.ndarray | None) -> faiss.Index:
-    """Exact inner-product search over unit vectors, that is cosine similarity."""
-    index = faiss.IndexFlatIP(dimension)
-    if vectors is not None and len(vectors):
+def build_index(dimension: int, vectors: np.ndarray | None, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> faiss.Index:
+    """Inner-product search over unit vectors (cosine similarity): exact when small, an HNSW graph past
+    `ann_threshold` vectors."""
+    count = 0 if vectors is None else len(vectors)
+    if _wants_hnsw(count, ann_threshold):
+        index = faiss.IndexHNSWFlat(dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    if vectors is not None and count:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    _tune(index)
     return index
+
+
+def _wants_hnsw(count: int, ann_threshold: int) -> bool:
+    return count > ann_threshold
+
+
+def _tune(index: faiss.Index) -> None:
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
 
 
 def _commit_names(directory: Path) -> list[str]:
@@ -301,6 +388,23 @@ def _write_commit(
     commits.mkdir(parents=True, exist_ok=True)
     temporary = commits / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
     temporary.mkdir()
+    try:
+        _write_files(temporary, config, chunks, index, documents)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    os.rename(temporary, commits / name)
+    _fsync_dir(commits)
+    pointer = directory / "CURRENT.tmp"
+    pointer.write_text(name + "\n", encoding="ascii")
+    _fsync_file(pointer)
+    os.replace(pointer, directory / "CURRENT")
+    _fsync_dir(directory)
+
+
+def _write_files(
+    temporary: Path, config: IndexConfig, chunks: list[Chunk], index: faiss.Index, documents: dict[str, DocumentInfo]
+) -> None:
     faiss.write_index(index, str(temporary / "vectors.faiss"))
     with (temporary / "chunks.jsonl").open("w", encoding="utf-8") as handle:
         for chunk in chunks:
@@ -310,6 +414,7 @@ def _write_commit(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": asdict(config),
         "count": len(chunks),
+        "index": type(index).__name__,
         "files": {f: {"sha256": _sha256(temporary / f), "bytes": (temporary / f).stat().st_size} for f in _FILES},
         "documents": [d.to_json() for d in documents.values()],
     }
@@ -317,13 +422,6 @@ def _write_commit(
     for path in temporary.iterdir():
         _fsync_file(path)
     _fsync_dir(temporary)
-    os.rename(temporary, commits / name)
-    _fsync_dir(commits)
-    pointer = directory / "CURRENT.tmp"
-    pointer.write_text(name + "\n", encoding="ascii")
-    _fsync_file(pointer)
-    os.replace(pointer, directory / "CURRENT")
-    _fsync_dir(directory)
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:

@@ -48,6 +48,8 @@ class Chunk:
     """Character offset of the chunk in its page's text (or the file's text, without pages)."""
     end: int
     title: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    """Extra JSON-safe fields, e.g. what LangChain callers attach to their documents."""
 
     def header(self) -> str:
         """Short context line prepended to the text that gets embedded."""
@@ -109,7 +111,7 @@ class FileReport:
 
     source: str
     status: str
-    """`indexed`, `unchanged`, `duplicate` or `failed`."""
+    """`indexed`, `unchanged`, `renamed`, `duplicate` or `failed`."""
     pages: int = 0
     chunks: int = 0
     empty_pages: list[int] = field(default_factory=list)

@@ -38,6 +38,8 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
         monkeypatch.setenv(f"DOCQA_{key}", str(value))
     settings = Settings()
     ingest(collect_sources([SAMPLE_DOCS]), settings, SentenceTransformerEmbedder(settings))
-    example = README.split("### Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
-    exec(compile(example, "README.md", "exec"), {})
-    assert "northwind-handbook.pdf, p. 3" in capsys.readouterr().out
+    examples = README.split("### Python API", 1)[1].split("## Models", 1)[0].split("```python")[1:]
+    assert len(examples) == 2
+    for example in examples:
+        exec(compile(example.split("```", 1)[0], "README.md", "exec"), {})
+        assert "northwind-handbook.pdf" in capsys.readouterr().out

@@ -137,3 +137,40 @@ def test_a_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
         pass
     with writer_lock(tmp_path, timeout=0.2):  # released: the next writer gets it at once
         pass
+
+
+def test_past_the_threshold_the_store_switches_to_hnsw_and_back(tmp_path: Path) -> None:
+    chunks, vectors = chunks_and_vectors(400)
+    with writer_lock(tmp_path):
+        store = IndexStore.open(tmp_path, CONFIG, create=True, ann_threshold=300)
+        store = store.commit(add_chunks=chunks[:250], add_vectors=vectors[:250], add_documents=[info("doc", 400)])
+        assert store.index_kind == "exact"
+        store = store.commit(add_chunks=chunks[250:], add_vectors=vectors[250:])
+        assert store.index_kind == "hnsw"
+        reopened = IndexStore.open(tmp_path, CONFIG, ann_threshold=300)
+        assert reopened.index_kind == "hnsw"
+        hits = 0
+        for row in range(0, 400, 20):
+            exact = {h.chunk.id for h in reopened.exact_search(vectors[row], 10)}
+            hits += len(exact & {h.chunk.id for h in reopened.search(vectors[row], 10)})
+        assert hits / (20 * 10) >= 0.95
+        smaller = reopened.commit(remove_chunk_ids={c.id for c in chunks[:200]})
+        assert smaller.index_kind == "exact" and len(smaller) == 200
+        np.testing.assert_allclose(smaller.vectors(), vectors[200:], atol=1e-6)
+
+
+def test_chunks_can_be_removed_and_replaced_by_id(tmp_path: Path) -> None:
+    store, vectors = committed(tmp_path, 5)
+    with writer_lock(tmp_path):
+        replacement = Chunk("doc-1", "doc", "doc.pdf", "new text", 2, None, 0, 8)
+        store = store.commit(add_chunks=[replacement], add_vectors=vectors[4:5], remove_chunk_ids={"doc-0", "missing"})
+    assert sorted(c.id for c in store.chunks) == ["doc-1", "doc-2", "doc-3", "doc-4"]
+    assert store.get_chunks(["doc-1", "nope"]) == [replacement]
+    assert store.search(vectors[4], 1)[0].chunk.id in {"doc-1", "doc-4"}
+
+
+def test_vectors_of_another_size_are_refused(tmp_path: Path) -> None:
+    store, _ = committed(tmp_path, 3)
+    chunks, _ = chunks_and_vectors(1, doc_id="other")
+    with writer_lock(tmp_path), pytest.raises(IndexStoreError, match="cannot go into"):
+        store.commit(add_chunks=chunks, add_vectors=np.zeros((1, 8), np.float32))
