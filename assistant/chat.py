@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from ingest import Embedder, IndexStore, ScoredChunk, SentenceTransformerEmbedder, Settings, open_index
 
 from .generate import ChatModel, LlamaChatModel, Message
 from .model_files import resolve_chat_model
-from .prompt import NOT_FOUND, build_messages, cited_numbers, is_refusal
-from .retrieve import Retrieval, retrieve
+from .prompt import NOT_FOUND, build_messages, cited_numbers, is_refusal, parse_rewrite, rewrite_messages
+from .retrieve import CrossEncoderReranker, Reranker, Retrieval, retrieve
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,12 @@ class Assistant:
         embedder: Embedder,
         store: IndexStore,
         chat_model: ChatModel | Callable[[], ChatModel],
+        reranker: Reranker | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
+        self.reranker = reranker
         self._chat_model = chat_model
 
     @classmethod
@@ -93,7 +95,8 @@ class Assistant:
         """The real thing: sentence-transformers embedder, the collection on disk, llama.cpp (loaded lazily)."""
         embedder = SentenceTransformerEmbedder(settings)
         store = open_index(settings, embedder)
-        return cls(settings, embedder, store, lambda: LlamaChatModel(resolve_chat_model(settings), settings))
+        reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
+        return cls(settings, embedder, store, lambda: LlamaChatModel(resolve_chat_model(settings), settings), reranker)
 
     @property
     def chat_model(self) -> ChatModel:
@@ -101,14 +104,28 @@ class Assistant:
             self._chat_model = self._chat_model()
         return self._chat_model
 
-    def search(self, query: str) -> Retrieval:
-        """Retrieve from the newest committed snapshot of the index."""
+    def search(self, query: str, *, sources: Collection[str] | None = None, question: str = "") -> Retrieval:
+        """Retrieve from the newest committed snapshot of the index, from the documents in `sources` if given."""
         self.store = self.store.reload_if_stale()
-        return retrieve(query, self.store, self.embedder, self.settings)
+        return retrieve(
+            query, self.store, self.embedder, self.settings, sources=sources, reranker=self.reranker, question=question
+        )
 
-    def ask(self, question: str, history: list[Message] | None = None) -> Reply:
+    def ask(
+        self, question: str, history: list[Message] | None = None, *, sources: Collection[str] | None = None
+    ) -> Reply:
         """Retrieve at once; generation starts when the reply is streamed. No relevant chunk: no model call."""
-        return self.answer(question, self.search(question), history)
+        return self.answer(question, self.search(question, sources=sources), history)
+
+    def standalone(self, question: str, history: list[Message]) -> str:
+        """A follow-up question rewritten with the conversation so it can be searched on its own."""
+        if not history or not self.settings.rewrite_followups:
+            return question
+        model = self.chat_model
+        text = "".join(model.stream(rewrite_messages(question, history), max_tokens=64, temperature=0.0))
+        rewritten = parse_rewrite(text, question, history)
+        log.info("Follow-up %r searched as %r", question, rewritten)
+        return rewritten
 
     def answer(self, question: str, retrieval: Retrieval, history: list[Message] | None = None) -> Reply:
         """The reply to `question` from chunks already retrieved (so a UI can show them before the model loads)."""
@@ -141,11 +158,13 @@ class ChatSession:
         self.max_turns = max_turns
         self.history: list[Message] = []
 
-    def ask(self, question: str) -> Reply:
-        return self.answer(question, self.search(question))
+    def ask(self, question: str, *, sources: Collection[str] | None = None) -> Reply:
+        return self.answer(question, self.search(question, sources=sources))
 
-    def search(self, question: str) -> Retrieval:
-        return self.assistant.search(question)
+    def search(self, question: str, *, sources: Collection[str] | None = None) -> Retrieval:
+        """Retrieve for a question; a follow-up is first rewritten into a standalone query (see `.query`)."""
+        query = self.assistant.standalone(question, self.history[-2 * self.max_turns :])
+        return self.assistant.search(query, sources=sources, question=question if query != question else "")
 
     def answer(self, question: str, retrieval: Retrieval) -> Reply:
         reply = self.assistant.answer(question, retrieval, history=self.history[-2 * self.max_turns :])

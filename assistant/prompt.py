@@ -87,6 +87,34 @@ def build_messages(
     return Prompt(messages, sources, dropped)
 
 
+REWRITE_PROMPT = """You rewrite the user's last question so it can be understood without the conversation.
+Replace words like "it", "they", "that" or "there" with what they refer to, and keep names and numbers.
+Reply with the rewritten question only, on one line. Do not answer it."""
+
+
+def rewrite_messages(question: str, history: list[Message]) -> list[Message]:
+    """Messages asking the model to turn a follow-up question into a standalone one."""
+    lines = []
+    for turn in history[-4:]:
+        who = "User" if turn["role"] == "user" else "Assistant"
+        content = re.sub(r"\s+", " ", turn["content"]).strip()
+        lines.append(f"{who}: {content[:600]}")
+    conversation = "\n".join(lines)
+    user = f"Conversation:\n{conversation}\n\nLast question: {question.strip()}\n\nStandalone question:"
+    return [{"role": "system", "content": REWRITE_PROMPT}, {"role": "user", "content": user}]
+
+
+def parse_rewrite(text: str, question: str, history: list[Message]) -> str:
+    """The model's rewrite, or (when it gave nothing usable) the previous question and this one together."""
+    line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
+    line = re.sub(r"^(standalone question|question|rewritten question)\s*:\s*", "", line, flags=re.IGNORECASE)
+    line = line.strip().strip('"').strip()
+    if 3 <= len(line) <= 400 and not is_refusal(line):
+        return line
+    previous = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
+    return f"{previous} {question}".strip()
+
+
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 
 

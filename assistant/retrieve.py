@@ -1,29 +1,134 @@
-"""Retrieval: embed the question, search the index, and keep the chunks that are relevant enough."""
+"""Retrieval: hybrid search (vectors and BM25, fused by reciprocal rank), optional cross-encoder reranking,
+document filters, and the relevance gate that lets the assistant say the documents don't cover a question."""
 
 from __future__ import annotations
 
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from ingest import Embedder, IndexStore, ScoredChunk, Settings
+import numpy as np
+
+from ingest import Chunk, Embedder, IndexStore, ModelError, ScoredChunk, Settings
+
+from .lexical import lexical_index
+
+log = logging.getLogger(__name__)
+
+#: The usual constant of reciprocal rank fusion: a document's fused score is the sum of 1 / (RRF_K + rank).
+RRF_K = 60
 
 
 @dataclass(frozen=True, slots=True)
 class Retrieval:
-    """The chunks found for a query: `hits` passed the relevance threshold, `candidates` is everything seen."""
+    """The chunks found for a query. `hits` go to the model; `candidates` is everything ranked.
+
+    Scores are cosine similarities to the query, whatever ranked the chunk.
+    """
 
     query: str
     hits: list[ScoredChunk]
     candidates: list[ScoredChunk]
+    question: str = ""
+    """The question as the user asked it, when `query` is a rewritten version of it."""
 
     @property
     def found(self) -> bool:
         return bool(self.hits)
 
+    @property
+    def best_score(self) -> float:
+        return max((c.score for c in self.candidates), default=-1.0)
 
-def retrieve(query: str, store: IndexStore, embedder: Embedder, settings: Settings) -> Retrieval:
-    """The top-k chunks for `query`, best first; those under `settings.min_score` are not hits."""
-    if not query.strip():
-        return Retrieval(query, [], [])
-    candidates = store.search(embedder.embed_query(query), settings.top_k)
-    hits = [c for c in candidates if c.score >= settings.min_score]
-    return Retrieval(query, hits, candidates)
+
+class Reranker(ABC):
+    """Scores (query, passage) pairs jointly; higher is more relevant."""
+
+    name: str
+
+    @abstractmethod
+    def score(self, query: str, passages: list[str]) -> list[float]: ...
+
+
+class CrossEncoderReranker(Reranker):
+    """A sentence-transformers cross-encoder, e.g. `cross-encoder/ms-marco-MiniLM-L-6-v2` or a local folder."""
+
+    def __init__(self, model: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self.name = model
+        try:
+            self._model = CrossEncoder(model, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Cannot load the reranker {model!r} ({exc}). Give a local folder or a model reachable on the "
+                "network in DOCQA_RERANKER_MODEL, or unset it."
+            ) from exc
+
+    def score(self, query: str, passages: list[str]) -> list[float]:
+        return [float(s) for s in self._model.predict([(query, p) for p in passages], show_progress_bar=False)]
+
+
+def retrieve(
+    query: str,
+    store: IndexStore,
+    embedder: Embedder,
+    settings: Settings,
+    *,
+    sources: Collection[str] | None = None,
+    reranker: Reranker | None = None,
+    question: str = "",
+) -> Retrieval:
+    """The top-k chunks for `query`, best first, from documents named in `sources` if given.
+
+    When even the best candidate is less similar than `settings.min_score`, there are no hits: the documents
+    don't cover the question and the model is not asked.
+    """
+    if not query.strip() or not store.chunks:
+        return Retrieval(query, [], [], question)
+    rows = None
+    if sources is not None:
+        rows = np.array([i for i, c in enumerate(store.chunks) if c.source in sources], dtype=np.int64)
+        if not len(rows):
+            return Retrieval(query, [], [], question)
+    vector = embedder.embed_query(query)
+    dense = store.search_rows(vector, settings.candidates, rows)
+    ranked = [r for r, _ in dense]
+    if settings.hybrid:
+        lexical = lexical_index(store).search(query, settings.candidates, rows)
+        ranked = fuse([ranked, [r for r, _ in lexical]])
+    similarity = dict(dense)
+    missing = [r for r in ranked if r not in similarity]
+    similarity.update(zip(missing, store.similarities(vector, missing).tolist(), strict=True))
+    candidates = [ScoredChunk(store.chunks[r], float(similarity[r])) for r in ranked]
+    if reranker is not None and candidates:
+        candidates = _rerank(reranker, query, candidates)
+    hits = candidates[: settings.top_k]
+    if max((h.score for h in hits), default=-1.0) < settings.min_score:
+        log.info("Best similarity %.2f is under min_score %.2f for %r", _best(hits), settings.min_score, query)
+        hits = []
+    return Retrieval(query, hits, candidates, question)
+
+
+def fuse(rankings: list[list[int]], k: int = RRF_K) -> list[int]:
+    """Reciprocal rank fusion of several rankings of the same items, best first (ties: first ranking wins)."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda item: -scores[item])
+
+
+def _rerank(reranker: Reranker, query: str, candidates: list[ScoredChunk]) -> list[ScoredChunk]:
+    scores = reranker.score(query, [_passage(c.chunk) for c in candidates])
+    order = sorted(range(len(candidates)), key=lambda i: -scores[i])
+    return [candidates[i] for i in order]
+
+
+def _passage(chunk: Chunk) -> str:
+    return f"{chunk.header()}\n{chunk.text}"
+
+
+def _best(hits: list[ScoredChunk]) -> float:
+    return max((h.score for h in hits), default=-1.0)

@@ -61,6 +61,20 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = Field(5, ge=1, le=100, description="Chunks retrieved for each question.")
+    hybrid: bool = Field(
+        True, description="Fuse BM25 keyword search with vector search (reciprocal rank fusion); off: vectors only."
+    )
+    candidates: int = Field(
+        30, ge=1, le=1000, description="Chunks each search (vector, keyword) proposes before fusion and reranking."
+    )
+    reranker_model: str | None = Field(
+        None,
+        description="sentence-transformers cross-encoder (hub name or folder) that reorders the candidates; "
+        "none by default.",
+    )
+    rewrite_followups: bool = Field(
+        True, description="Rewrite a follow-up question into a standalone one, using the chat, before searching."
+    )
     min_score: float = Field(
         0.30,
         ge=-1.0,

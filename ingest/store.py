@@ -191,6 +191,27 @@ class IndexStore:
         scores, rows = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, len(self)))
         return [ScoredChunk(self.chunks[r], float(s)) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
 
+    def search_rows(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(row, cosine) of the k nearest chunks, best first; among `rows` only, searched exactly, if given."""
+        if not self.chunks or k <= 0:
+            return []
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if rows is None:
+            scores, found = self._index.search(query, min(k, len(self)))
+            return [(int(r), float(s)) for s, r in zip(scores[0], found[0], strict=True) if r >= 0]
+        rows = np.asarray(rows, dtype=np.int64)
+        similarities = self.similarities(query[0], rows)
+        order = np.argsort(-similarities, kind="stable")[:k]
+        return [(int(rows[i]), float(similarities[i])) for i in order]
+
+    def similarities(self, query: np.ndarray, rows: np.ndarray | list[int]) -> np.ndarray:
+        """Cosine similarity of the query to the chunks at these rows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        vectors = self._index.reconstruct_batch(rows)
+        return vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
+
     def exact_search(self, query: np.ndarray, k: int) -> list[ScoredChunk]:
         """Like `search`, but always exhaustive; the reference an approximate index is measured against."""
         if not self.chunks or k <= 0:
