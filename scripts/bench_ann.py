@@ -34,12 +34,14 @@ def synthetic(count: int, dimension: int, seed: int = 0) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", help="use this collection's vectors instead of synthetic ones")
+    parser.add_argument("--index-dir", type=Path, help="where that collection lives (default data/index)")
     parser.add_argument("--count", type=int, default=100_000, help="synthetic vectors (default 100,000)")
     parser.add_argument("--queries", type=int, default=500)
     args = parser.parse_args()
 
     if args.collection:
-        vectors = open_collection(Settings(), args.collection).vectors()
+        overrides = {"index_dir": args.index_dir} if args.index_dir else {}
+        vectors = open_collection(Settings(**overrides), args.collection).vectors()
         source = f"collection {args.collection}"
     else:
         vectors = synthetic(args.count, 384)

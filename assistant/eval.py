@@ -1,0 +1,361 @@
+"""Evaluation: `python -m assistant.eval DATASET` measures retrieval, answers and refusals on a gold question set,
+and runs the LangChain tutorial pipeline on the same data in the same run, side by side.
+
+    python -m assistant.eval ../shared/eval/data/squad-dev-wiki \
+        --questions questions_sample300.jsonl --questions questions_unanswerable.jsonl:100
+    python -m assistant.eval ../shared/eval/data/docugami-sec-10q --no-generate
+
+Writes `data/eval/<dataset>.json` (every question's result) and `.md` (the table), and with `--update-readme`
+regenerates the results table in README.md from every `data/eval/*.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest import DATA_DIR, AssistantError, SentenceTransformerEmbedder, Settings, collect_sources, ingest
+from ingest.quiet import quiet_third_party_output
+
+from .chat import Assistant
+from .scoring import (
+    Question,
+    clean_answer,
+    containment,
+    exact_match,
+    load_passages,
+    load_questions,
+    rank_of_first_hit,
+    token_f1,
+)
+
+log = logging.getLogger(__name__)
+RESULTS_DIR = DATA_DIR / "eval"
+README = DATA_DIR.parent / "README.md"
+KS = (1, 5, 10)
+GATES = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+
+
+@dataclass
+class Outcome:
+    """What happened to one question."""
+
+    id: str
+    question: str
+    answerable: bool
+    level: str
+    has_gold: bool
+    rank: int | None = None
+    baseline_rank: int | None = None
+    best_score: float = -1.0
+    gated: bool = False
+    answer: str | None = None
+    declined: bool | None = None
+    em: float | None = None
+    f1: float | None = None
+    containment: float | None = None
+    seconds_retrieve: float = 0.0
+    seconds_generate: float = 0.0
+
+
+@dataclass
+class Run:
+    dataset: str
+    settings: dict[str, Any]
+    outcomes: list[Outcome] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    generated: bool = True
+    baseline: bool = True
+
+
+def evaluate(
+    dataset: Path,
+    question_files: list[tuple[Path, int | None]],
+    settings: Settings,
+    *,
+    docs: Path | None = None,
+    generate: bool = True,
+    baseline: bool = True,
+    seed: int = 0,
+) -> Run:
+    passages = load_passages(dataset / "passages.jsonl")
+    questions: list[Question] = []
+    for path, limit in question_files:
+        loaded = load_questions(path, passages)
+        if limit is not None and limit < len(loaded):
+            keep = sorted(random.Random(seed).sample(range(len(loaded)), limit))
+            loaded = [loaded[i] for i in keep]
+        questions += loaded
+    docs = docs or _docs_folder(dataset)
+    sources = collect_sources([docs])
+    run = Run(dataset.name, settings.model_dump(mode="json"), generated=generate, baseline=baseline)
+
+    started = time.perf_counter()
+    report = ingest(sources, settings, SentenceTransformerEmbedder(settings))
+    run.stages["ingest_s"] = time.perf_counter() - started
+    run.notes += [f"{f.source}: {f.reason}" for f in report.failed]
+    indexed = sum(1 for f in report.files if f.status in ("indexed", "unchanged", "renamed"))
+    run.notes.append(f"ours: {indexed} of {len(sources)} files in the index")
+
+    assistant = Assistant.from_settings(settings)
+    for number, question in enumerate(questions, start=1):
+        run.outcomes.append(_answer(assistant, question, generate))
+        if number % 25 == 0 or number == len(questions):
+            print(f"  {number}/{len(questions)} questions", file=sys.stderr, flush=True)
+    run.stages["retrieve_s"] = sum(o.seconds_retrieve for o in run.outcomes)
+    run.stages["generate_s"] = sum(o.seconds_generate for o in run.outcomes)
+
+    if baseline:
+        from .baseline import build_baseline
+
+        tutorial = build_baseline(sources, settings)
+        run.stages["baseline_ingest_s"] = tutorial.seconds
+        run.notes += [f"baseline lost {name}: {reason}" for name, reason in tutorial.failed.items()]
+        run.notes.append(
+            f"baseline: {len(sources) - len(tutorial.failed)} of {len(sources)} files, {tutorial.chunks} chunks"
+        )
+        started = time.perf_counter()
+        for question, outcome in zip(questions, run.outcomes, strict=True):
+            if question.has_gold:
+                outcome.baseline_rank = rank_of_first_hit(question, tutorial.search(question.question, max(KS)))
+        run.stages["baseline_retrieve_s"] = time.perf_counter() - started
+    return run
+
+
+def _answer(assistant: Assistant, question: Question, generate: bool) -> Outcome:
+    outcome = Outcome(question.id, question.question, question.answerable, question.level, question.has_gold)
+    started = time.perf_counter()
+    retrieval = assistant.search(question.question)
+    outcome.seconds_retrieve = time.perf_counter() - started
+    outcome.best_score = retrieval.best_score
+    outcome.gated = not retrieval.found
+    if question.has_gold:
+        retrieved = [(c.chunk.source, c.chunk.page, c.chunk.text) for c in retrieval.candidates[: max(KS)]]
+        outcome.rank = rank_of_first_hit(question, retrieved)
+    if not generate:
+        return outcome
+    started = time.perf_counter()
+    reply = assistant.answer(question.question, retrieval)
+    outcome.answer = reply.consume()
+    outcome.seconds_generate = time.perf_counter() - started
+    outcome.declined = reply.refused
+    if question.answerable:
+        text = "" if outcome.declined else clean_answer(outcome.answer)
+        if question.level == "passage":
+            outcome.em, outcome.f1 = exact_match(text, question.answers), token_f1(text, question.answers)
+        else:
+            outcome.containment = containment(text, question.answers)
+    return outcome
+
+
+# Reporting -----------------------------------------------------------------------------------------
+
+
+def summarize(run: Run) -> dict[str, Any]:
+    answerable = [o for o in run.outcomes if o.answerable]
+    unanswerable = [o for o in run.outcomes if not o.answerable]
+    scored = [o for o in run.outcomes if o.has_gold]
+    summary: dict[str, Any] = {
+        "dataset": run.dataset,
+        "questions": len(run.outcomes),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "level": sorted({o.level for o in scored}) or ["-"],
+    }
+    for name, ranks in (("ours", [o.rank for o in scored]), ("baseline", [o.baseline_rank for o in scored])):
+        if name == "baseline" and not run.baseline:
+            continue
+        for k in KS:
+            summary[f"{name}_recall@{k}"] = _mean([r is not None and r <= k for r in ranks])
+        summary[f"{name}_mrr"] = _mean([1 / r if r else 0.0 for r in ranks])
+    if run.generated:
+        summary["answer_em"] = _mean([o.em for o in answerable if o.em is not None])
+        summary["answer_f1"] = _mean([o.f1 for o in answerable if o.f1 is not None])
+        summary["answer_containment"] = _mean([o.containment for o in answerable if o.containment is not None])
+        summary["unanswerable_declined"] = _mean([bool(o.declined) for o in unanswerable])
+        summary["answerable_declined"] = _mean([bool(o.declined) for o in answerable])
+    summary["gate_min_score"] = run.settings["min_score"]
+    summary["gate_unanswerable_declined"] = _mean([o.gated for o in unanswerable])
+    summary["gate_answerable_declined"] = _mean([o.gated for o in answerable])
+    summary["gate_curve"] = {
+        f"{t:.2f}": {
+            "answerable_declined": _mean([o.best_score < t for o in answerable]),
+            "unanswerable_declined": _mean([o.best_score < t for o in unanswerable]),
+        }
+        for t in GATES
+    }
+    for stage, seconds in run.stages.items():
+        summary[stage] = round(seconds, 1)
+    summary["retrieve_ms_per_question"] = round(1000 * run.stages.get("retrieve_s", 0) / max(1, len(run.outcomes)), 1)
+    if run.generated:
+        summary["generate_s_per_question"] = round(run.stages.get("generate_s", 0) / max(1, len(run.outcomes)), 2)
+    summary["notes"] = run.notes
+    return summary
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    has_baseline = "baseline_mrr" in summary
+    lines = [
+        f"### {summary['dataset']}",
+        "",
+        f"{summary['questions']} questions ({summary['answerable']} answerable, {summary['unanswerable']} "
+        f"unanswerable); gold label: {', '.join(summary['level'])}.",
+        "",
+        "| metric | ours | LangChain tutorial |" if has_baseline else "| metric | ours |",
+        "| --- | --- | --- |" if has_baseline else "| --- | --- |",
+    ]
+
+    def row(label: str, ours: Any, theirs: Any = None) -> None:
+        cells = [label, _fmt(ours)] + ([_fmt(theirs)] if has_baseline else [])
+        lines.append("| " + " | ".join(cells) + " |")
+
+    for k in KS:
+        row(f"retrieval recall@{k}", summary[f"ours_recall@{k}"], summary.get(f"baseline_recall@{k}"))
+    row("retrieval MRR@10", summary["ours_mrr"], summary.get("baseline_mrr"))
+    if "answer_f1" in summary:
+        if summary["answer_f1"] is not None:
+            row("answer exact match", summary["answer_em"])
+            row("answer token F1", summary["answer_f1"])
+        if summary["answer_containment"] is not None:
+            row("answer containment (figures, numeric tolerance)", summary["answer_containment"])
+        if summary["unanswerable"]:
+            row("unanswerable correctly declined", summary["unanswerable_declined"])
+        row("answerable wrongly declined", summary["answerable_declined"])
+    row(
+        f"declined by the relevance gate (min_score {summary['gate_min_score']}), answerable",
+        summary["gate_answerable_declined"],
+    )
+    row("time: ingest (s)", summary.get("ingest_s"), summary.get("baseline_ingest_s"))
+    row("time: retrieval per question (ms)", summary["retrieve_ms_per_question"])
+    if "generate_s_per_question" in summary:
+        row("time: generation per question (s)", summary["generate_s_per_question"])
+    if summary["notes"]:
+        lines += ["", "Notes: " + "; ".join(summary["notes"])]
+    return "\n".join(lines) + "\n"
+
+
+def readme_table(results: Path = RESULTS_DIR) -> str:
+    """One row per dataset in `results`, from the JSON files the command wrote."""
+    lines = [
+        "| dataset | questions | gold label | recall@5 ours | recall@5 tutorial | MRR ours | MRR tutorial | "
+        "answer F1 / containment | unanswerable declined | answerable declined |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for path in sorted(results.glob("*.json")):
+        s = json.loads(path.read_text(encoding="utf-8"))["summary"]
+        answer = s.get("answer_f1") if s.get("answer_f1") is not None else s.get("answer_containment")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    s["dataset"],
+                    str(s["questions"]),
+                    ", ".join(s["level"]),
+                    _fmt(s["ours_recall@5"]),
+                    _fmt(s.get("baseline_recall@5")),
+                    _fmt(s["ours_mrr"]),
+                    _fmt(s.get("baseline_mrr")),
+                    _fmt(answer),
+                    _fmt(s.get("unanswerable_declined") if s["unanswerable"] else None),
+                    _fmt(s.get("answerable_declined")),
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(readme: Path = README, results: Path = RESULTS_DIR) -> None:
+    start, end = "<!-- eval-results:start -->", "<!-- eval-results:end -->"
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise AssistantError(f"{readme} has no {start} ... {end} block to fill.")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{readme_table(results)}{end}{tail}", encoding="utf-8")
+
+
+def _mean(values: list[Any]) -> float | None:
+    return round(statistics.fmean(float(v) for v in values), 3) if values else None
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1 else f"{value:.1f}"
+    return str(value)
+
+
+def _docs_folder(dataset: Path) -> Path:
+    for name in ("pdfs", "articles", "docs"):
+        if (dataset / name).is_dir():
+            return dataset / name
+    raise AssistantError(f"No documents folder (pdfs/, articles/ or docs/) in {dataset}; pass --docs.")
+
+
+def _question_spec(dataset: Path, spec: str) -> tuple[Path, int | None]:
+    name, _, limit = spec.partition(":")
+    path = Path(name) if Path(name).exists() else dataset / name
+    if not path.exists():
+        raise AssistantError(f"No question file {spec!r} (looked in {dataset}).")
+    return path, int(limit) if limit else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m assistant.eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", type=Path, help="a dataset folder in the format of ../shared/eval/README.md")
+    parser.add_argument(
+        "--questions", action="append", help="question file in DATASET, FILE[:N] (default questions.jsonl)"
+    )
+    parser.add_argument("--docs", type=Path, help="documents folder (default DATASET/pdfs or DATASET/articles)")
+    parser.add_argument("--limit", type=int, help="sample N questions from each file (seeded)")
+    parser.add_argument("--no-generate", action="store_true", help="measure retrieval only")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain tutorial pipeline")
+    parser.add_argument("--index-dir", type=Path, default=DATA_DIR / "eval-index", help="where eval collections live")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where the JSON and Markdown go")
+    parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results table")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet_third_party_output()
+    try:
+        specs = [_question_spec(args.dataset, s) for s in args.questions or ["questions.jsonl"]]
+        if args.limit is not None:
+            specs = [(path, min(n, args.limit) if n else args.limit) for path, n in specs]
+        settings = Settings(index_dir=args.index_dir, collection=args.dataset.name)
+        run = evaluate(
+            args.dataset,
+            specs,
+            settings,
+            docs=args.docs,
+            generate=not args.no_generate,
+            baseline=not args.no_baseline,
+            seed=args.seed,
+        )
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    summary = summarize(run)
+    table = markdown(summary)
+    args.out.mkdir(parents=True, exist_ok=True)
+    payload = {"summary": summary, "outcomes": [asdict(o) for o in run.outcomes]}
+    (args.out / f"{run.dataset}.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+    (args.out / f"{run.dataset}.md").write_text(table, encoding="utf-8")
+    print(table)
+    if args.update_readme:
+        update_readme(results=args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Evaluation: scoring rules, and the command end to end (ours and the LangChain tutorial) on the sample docs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.eval import main
+from assistant.scoring import Question, containment, exact_match, is_hit, numbers, rank_of_first_hit, token_f1
+from tests.conftest import SAMPLE_DOCS
+from tests.test_end_to_end import KNOWN_ANSWERS
+
+
+def question(**fields) -> Question:  # type: ignore[no-untyped-def]
+    base = {"id": "q", "question": "?", "answers": ["x"], "docs": ["a.pdf"], "pages": None, "passage": None}
+    return Question(**(base | fields))
+
+
+def test_squad_scores_ignore_citations_case_articles_and_punctuation() -> None:
+    golds = ["rise and fall according to market demand"]
+    assert exact_match("Rise and fall, according to market demand. [1]", golds) == 1.0
+    assert token_f1("They rise and fall with demand [2]", golds) == pytest.approx(2 * (4 / 6) * (4 / 7) / (4 / 6 + 4 / 7))
+    assert token_f1("The documents don't cover this question.", golds) == 0.0
+
+
+def test_figures_match_with_numeric_tolerance() -> None:
+    assert numbers("$1,577 million and (12.5)% in 2023") == [1577.0, 12.5, 2023.0]
+    assert containment("Net sales were 1577.00 million.", ["$1,577"]) == 1.0
+    assert containment("Net sales were $1,577 and then $2,000.", ["$1,577 then $1,999.99"]) == 1.0
+    assert containment("Net sales were $1,600.", ["$1,577"]) == 0.0
+    assert containment("It is the Step-Back method.", ["Step-Back"]) == 1.0
+
+
+def test_hits_at_the_level_of_the_gold_label() -> None:
+    paragraph = "The US abandoned the Gold Exchange Standard whereby the value of the dollar had been pegged to gold."
+    squad = question(passage=paragraph, answers=["1971"])
+    assert is_hit(squad, "x.md", None, "... abandoned the Gold Exchange Standard whereby the value of the dollar ...")
+    assert is_hit(squad, "x.md", None, "It happened in 1971.")
+    assert not is_hit(squad, "x.md", None, "The dollar was pegged.")
+    paper = question(docs=["p.pdf"], pages=[7, 9])
+    assert is_hit(paper, "p.pdf", 9, "") and not is_hit(paper, "p.pdf", 8, "") and not is_hit(paper, "q.pdf", 7, "")
+    filing = question(docs=["2023 Q1 AAPL.pdf", "2023 Q2 AAPL.pdf"])
+    assert rank_of_first_hit(filing, [("2023 Q1 MSFT.pdf", 1, ""), ("2023 Q2 AAPL.pdf", 4, "")]) == 2
+
+
+@pytest.mark.real_models
+def test_eval_command_compares_with_the_tutorial_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    dataset = tmp_path / "handbook-qa"
+    dataset.mkdir()
+    rows = [
+        {"id": str(n), "question": q, "answers": ["-"], "docs": [src], "pages": [page] if page else None}
+        for n, (q, src, page) in enumerate(KNOWN_ANSWERS)
+    ]
+    rows.append({"id": "off", "question": "What is the boiling point of tungsten?", "answers": [], "docs": []})
+    (dataset / "questions.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    out = tmp_path / "results"
+    code = main(
+        [str(dataset), "--docs", str(SAMPLE_DOCS), "--no-generate", "--index-dir", str(tmp_path / "index"),
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "handbook-qa.json").read_text())["summary"]
+    assert summary["questions"] == 13 and summary["unanswerable"] == 1
+    assert summary["ours_recall@5"] >= 0.9
+    assert summary["baseline_recall@5"] is not None
+    assert summary["gate_unanswerable_declined"] == 1.0
+    table = capsys.readouterr().out
+    assert "| retrieval recall@5 |" in table and "LangChain tutorial" in table
+    assert (out / "handbook-qa.md").read_text() == table.rstrip("\n") + "\n"
