@@ -14,7 +14,8 @@ import numpy as np
 from .chunk import Chunker
 from .embed import Embedder
 from .errors import DocumentError
-from .load import SUPPORTED_SUFFIXES, content_id, load_bytes, read_source
+from .isolate import shared_parser
+from .load import SUPPORTED_SUFFIXES, check_bytes, content_id, load_bytes, read_source
 from .settings import Settings
 from .store import IndexConfig, IndexStore, config_of, writer_lock
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument
@@ -182,9 +183,7 @@ class _Run:
             self.seen[doc_id] = item.source
             return self._known(item, existing)
         try:
-            document = load_bytes(
-                data, item.source, suffix=item.path.suffix.lower(), max_bytes=int(self.settings.max_file_mb * 1e6)
-            )
+            document = self._parse(data, item)
         except DocumentError as exc:
             log.warning("Skipped %s", exc)
             return FileReport(item.source, "failed", reason=exc.reason)
@@ -202,6 +201,14 @@ class _Run:
             empty_pages=document.empty_pages,
             warnings=document.warnings,
         )
+
+    def _parse(self, data: bytes, item: SourceFile) -> LoadedDocument:
+        suffix, max_bytes = item.path.suffix.lower(), int(self.settings.max_file_mb * 1e6)
+        if not self.settings.isolate_parsing:
+            return load_bytes(data, item.source, suffix=suffix, max_bytes=max_bytes)
+        check_bytes(data, item.source, max_bytes)  # no worker round trip for what is refused anyway
+        parser = shared_parser(self.settings.parse_timeout_s, self.settings.parse_memory_mb)
+        return parser.load(data, item.source, suffix=suffix, max_bytes=max_bytes)
 
     def _known(self, item: SourceFile, existing: DocumentInfo) -> FileReport:
         """Content already in the index: unchanged, a copy of another file, or (with sync) that file renamed."""

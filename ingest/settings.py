@@ -96,6 +96,11 @@ class Settings(BaseSettings):
 
     # Ingestion limits.
     max_file_mb: float = Field(200.0, gt=0, description="Files larger than this are refused.")
+    isolate_parsing: bool = Field(
+        True, description="Parse files in a worker process with a time limit and a memory cap (off: in-process)."
+    )
+    parse_timeout_s: float = Field(120.0, gt=0, description="Longest a single file may take to parse.")
+    parse_memory_mb: int = Field(2048, ge=256, description="Memory cap of the parsing worker process.")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -21,7 +21,9 @@ def question(**fields) -> Question:  # type: ignore[no-untyped-def]
 def test_squad_scores_ignore_citations_case_articles_and_punctuation() -> None:
     golds = ["rise and fall according to market demand"]
     assert exact_match("Rise and fall, according to market demand. [1]", golds) == 1.0
-    assert token_f1("They rise and fall with demand [2]", golds) == pytest.approx(2 * (4 / 6) * (4 / 7) / (4 / 6 + 4 / 7))
+    assert token_f1("They rise and fall with demand [2]", golds) == pytest.approx(
+        2 * (4 / 6) * (4 / 7) / (4 / 6 + 4 / 7)
+    )
     assert token_f1("The documents don't cover this question.", golds) == 0.0
 
 

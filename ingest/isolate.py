@@ -1,0 +1,222 @@
+"""Parsing untrusted files in a worker process with a wall-clock timeout and a memory cap.
+
+PDF parsers are where hostile files bite: infinite loops, decompression bombs, deep recursion. The worker reads
+one file at a time; a file that hangs or blows up the memory kills the worker, never the app or the CLI, and is
+reported as failed with its reason. The worker is started once and reused, and started again after a kill.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import DocumentError
+from .types import LoadedDocument, Page
+
+log = logging.getLogger(__name__)
+
+
+class IsolatedParser:
+    """`load(data, source, suffix)` in a worker process, within `timeout` seconds and `memory_mb` of memory."""
+
+    def __init__(self, timeout: float = 120.0, memory_mb: int = 2048) -> None:
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def load(self, data: bytes, source: str, *, suffix: str, max_bytes: int | None = None) -> LoadedDocument:
+        """The parsed document, or DocumentError naming the file and why it could not be read."""
+        with self._lock:
+            process = self._ensure_worker()
+            assert process.stdin is not None and process.stdout is not None
+            header = json.dumps({"source": source, "suffix": suffix, "max_bytes": max_bytes}).encode()
+            try:
+                _write_frame(process.stdin, header)
+                _write_frame(process.stdin, data)
+                process.stdin.flush()
+                reply = json.loads(_read_frame(process.stdout, time.monotonic() + self.timeout))
+            except TimeoutError:
+                self._kill()
+                raise DocumentError(
+                    source,
+                    f"reading it took longer than {self.timeout:.0f} s, so it was stopped (a damaged or hostile "
+                    "file?). Raise parse_timeout_s if the file is just very large.",
+                ) from None
+            except (EOFError, OSError, ValueError):
+                code = self._kill()
+                raise DocumentError(source, _death_reason(code, self.memory_mb)) from None
+        if reply["kind"] == "ok":
+            return _document_from_json(reply["document"])
+        if reply["kind"] == "memory":
+            raise DocumentError(
+                source,
+                f"reading it needed more than {self.memory_mb} MB of memory, so it was stopped (a decompression "
+                "bomb?). Raise parse_memory_mb if the file is genuine.",
+            )
+        raise DocumentError(source, reply["reason"])
+
+    def close(self) -> None:
+        with self._lock:
+            self._kill()
+
+    def _ensure_worker(self) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._kill()
+        # A fresh interpreter running only this module: nothing of the parent (an app script, threads, locks).
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ingest.isolate", str(self.memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert self._process.stdout is not None
+        try:  # the time limit is for parsing, so wait for the worker's imports first
+            if _read_frame(self._process.stdout, time.monotonic() + _STARTUP_TIMEOUT) != b"ready":
+                raise EOFError
+        except (EOFError, TimeoutError, OSError) as exc:
+            code = self._kill()
+            raise DocumentError(
+                "(parser)", f"the parsing worker did not start (exit code {code}); is parse_memory_mb too low?"
+            ) from exc
+        return self._process
+
+    def _kill(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.kill()
+        code = process.wait(5)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        return code
+
+
+def _write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(struct.pack(">Q", len(payload)))
+    stream.write(payload)
+
+
+def _read_frame(stream: IO[bytes], deadline: float | None = None) -> bytes:
+    """One length-prefixed frame; TimeoutError when `deadline` (monotonic) passes first, EOFError at the end."""
+    size = struct.unpack(">Q", _read_exactly(stream, 8, deadline))[0]
+    return _read_exactly(stream, size, deadline)
+
+
+def _read_exactly(stream: IO[bytes], size: int, deadline: float | None) -> bytes:
+    chunks, remaining, descriptor = [], size, stream.fileno()
+    while remaining:
+        if deadline is not None:
+            ready, _, _ = select.select([descriptor], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError
+        chunk = os.read(descriptor, min(remaining, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+_STARTUP_TIMEOUT = 120.0
+
+_SHARED: dict[tuple[float, int], IsolatedParser] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_parser(timeout: float, memory_mb: int) -> IsolatedParser:
+    """One worker per (timeout, memory) for the whole process, closed at exit."""
+    with _SHARED_LOCK:
+        parser = _SHARED.get((timeout, memory_mb))
+        if parser is None:
+            parser = _SHARED[(timeout, memory_mb)] = IsolatedParser(timeout, memory_mb)
+        return parser
+
+
+@atexit.register
+def _close_shared() -> None:
+    for parser in _SHARED.values():
+        parser.close()
+
+
+def _death_reason(exitcode: int | None, memory_mb: int) -> str:
+    if exitcode is not None and exitcode < 0:
+        return (
+            f"the parser crashed on it (signal {-exitcode}); it may be damaged, or need more than {memory_mb} MB "
+            "of memory."
+        )
+    return "the parser stopped unexpectedly while reading it; the file may be damaged."
+
+
+def _serve(memory_mb: int) -> None:
+    """The worker's loop: cap the memory, then parse one request at a time until stdin closes."""
+    import resource
+
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # failures are reported once per file by the parent
+    from .load import load_bytes
+
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    _write_frame(replies, b"ready")
+    replies.flush()
+    while True:
+        try:
+            request = json.loads(_read_frame(requests))
+            data = _read_frame(requests)
+        except EOFError:
+            return
+        try:
+            document = load_bytes(data, request["source"], suffix=request["suffix"], max_bytes=request["max_bytes"])
+            reply: dict[str, Any] = {"kind": "ok", "document": _document_to_json(document)}
+        except DocumentError as exc:
+            reply = {"kind": "error", "reason": exc.reason}
+        except MemoryError:
+            reply = {"kind": "memory"}
+        except RecursionError:
+            reply = {
+                "kind": "error",
+                "reason": "its structure is nested too deeply to read (a damaged or hostile file?).",
+            }
+        except Exception as exc:  # a parser bug on a hostile file must not kill the batch
+            reply = {"kind": "error", "reason": f"it could not be read ({type(exc).__name__}: {str(exc)[:200]})."}
+        del data
+        _write_frame(replies, json.dumps(reply, ensure_ascii=False).encode())
+        replies.flush()
+
+
+def _document_to_json(document: LoadedDocument) -> dict[str, Any]:
+    """Results cross the process boundary as JSON, never as pickles."""
+    return {
+        "source": document.source,
+        "doc_id": document.doc_id,
+        "title": document.title,
+        "pages": [[page.text, page.number] for page in document.pages],
+        "size_bytes": document.size_bytes,
+        "warnings": document.warnings,
+    }
+
+
+def _document_from_json(data: dict[str, Any]) -> LoadedDocument:
+    pages = [Page(text, number) for text, number in data["pages"]]
+    return LoadedDocument(data["source"], data["doc_id"], data["title"], pages, data["size_bytes"], data["warnings"])
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
