@@ -114,11 +114,15 @@ def answer(question: str, settings: Settings) -> None:
             settings, services().embedder, current_store(settings), lambda: chat_model(settings.chat_model)
         )
         retrieval = session.search(question)  # evidence first, before the chat model is even loaded
+        if retrieval.question:
+            st.caption(safe_markdown(f"Searched for: {retrieval.query}"))
         if retrieval.found:
             evidence = [source_record(n, h, False) for n, h in enumerate(retrieval.hits, 1)]
             show_passages(evidence, f"Evidence: {len(evidence)} passages found")
-        reply = session.answer(question, retrieval)
         placeholder = st.empty()
+        if retrieval.found and getattr(session.assistant.chat_model, "busy", False):
+            placeholder.caption("Waiting for the model: it is answering another question…")
+        reply = session.answer(question, retrieval)
         for _piece in reply.stream():
             placeholder.markdown(safe_markdown(reply.text) + " ▌")
         placeholder.markdown(safe_markdown(reply.text))

@@ -234,7 +234,11 @@ def markdown(summary: dict[str, Any]) -> str:
         f"declined by the relevance gate (min_score {summary['gate_min_score']}), answerable",
         summary["gate_answerable_declined"],
     )
-    row("time: ingest (s)", summary.get("ingest_s"), summary.get("baseline_ingest_s"))
+    row(
+        "time: ingest (s; 0 when the collection was reused)",
+        _seconds(summary.get("ingest_s")),
+        _seconds(summary.get("baseline_ingest_s")),
+    )
     row("time: retrieval per question (ms)", summary["retrieve_ms_per_question"])
     if "generate_s_per_question" in summary:
         row("time: generation per question (s)", summary["generate_s_per_question"])
@@ -252,6 +256,11 @@ def readme_table(results: Path = RESULTS_DIR) -> str:
     ]
     for path in sorted(results.glob("*.json")):
         s = json.loads(path.read_text(encoding="utf-8"))["summary"]
+        answers = results / "answers" / path.name  # a generation run kept apart, e.g. on a sample
+        if "answer_f1" not in s and answers.exists():
+            generated = json.loads(answers.read_text(encoding="utf-8"))["summary"]
+            s |= {k: v for k, v in generated.items() if k.startswith(("answer", "unanswerable"))}
+            s["unanswerable"] = generated["unanswerable"]
         answer = s.get("answer_f1") if s.get("answer_f1") is not None else s.get("answer_containment")
         lines.append(
             "| "
@@ -294,6 +303,10 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if value <= 1 else f"{value:.1f}"
     return str(value)
+
+
+def _seconds(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1f}"
 
 
 def _docs_folder(dataset: Path) -> Path:

@@ -78,5 +78,10 @@ class LlamaChatModel(ChatModel):
                 if close is not None:
                     close()
 
+    @property
+    def busy(self) -> bool:
+        """True while another question is being answered; a new one waits its turn."""
+        return self._lock.locked()
+
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -96,8 +96,14 @@ def retrieve(
     dense = store.search_rows(vector, settings.candidates, rows)
     ranked = [r for r, _ in dense]
     if settings.hybrid:
-        lexical = lexical_index(store).search(query, settings.candidates, rows)
+        keyword = lexical_index(store)
+        lexical = keyword.chunks.search(query, settings.candidates, rows)
         ranked = fuse([ranked, [r for r, _ in lexical]])
+        # Documents the question names (by file name, title or opening words) lift their own chunks.
+        document_rank = keyword.document_ranks(query) if settings.name_boost > 0 else {}
+        named = [r for r in ranked if store.chunks[r].doc_id in document_rank]
+        named.sort(key=lambda r: document_rank[store.chunks[r].doc_id])  # stable: fused order within a document
+        ranked = fuse([ranked, named], [1.0, settings.name_boost])
     similarity = dict(dense)
     missing = [r for r in ranked if r not in similarity]
     similarity.update(zip(missing, store.similarities(vector, missing).tolist(), strict=True))
@@ -111,12 +117,12 @@ def retrieve(
     return Retrieval(query, hits, candidates, question)
 
 
-def fuse(rankings: list[list[int]], k: int = RRF_K) -> list[int]:
-    """Reciprocal rank fusion of several rankings of the same items, best first (ties: first ranking wins)."""
+def fuse(rankings: list[list[int]], weights: list[float] | None = None, k: int = RRF_K) -> list[int]:
+    """Weighted reciprocal rank fusion of rankings of the same items, best first (ties: first ranking wins)."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores, key=lambda item: -scores[item])
 
 

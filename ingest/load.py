@@ -9,6 +9,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import DocumentError
 from .pdf import read_pdf
@@ -160,12 +161,18 @@ def _load_html(data: bytes, source: str) -> tuple[list[Page], str, list[str]]:
 
 
 def _load_docx(data: bytes, source: str) -> tuple[list[Page], str, list[str]]:
+    """Paragraphs (headings as Markdown) and tables of a Word document."""
     import docx
 
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise DocumentError(source, f"not a readable Word document ({exc}).") from exc
+        return _read_docx(docx.Document(io.BytesIO(data)))
+    except MemoryError:
+        raise  # the parsing worker reports it as a decompression bomb
+    except Exception as exc:  # python-docx, zipfile, zlib and lxml each fail their own way on a damaged file
+        raise DocumentError(source, f"not a readable Word document ({type(exc).__name__}: {str(exc)[:160]}).") from exc
+
+
+def _read_docx(document: Any) -> tuple[list[Page], str, list[str]]:
     lines = []
     for paragraph in document.paragraphs:
         style = (paragraph.style.name if paragraph.style is not None else "") or ""

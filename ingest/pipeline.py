@@ -111,6 +111,7 @@ def ingest(
             progress("reading", done, len(sources))
         if sync:
             run.remove |= {d.doc_id for d in store.documents.values() if d.source not in run.batch_sources}
+        run.keep_provided()
         new_chunks = [c for _, chunks in run.pending for c in chunks]
         vectors = np.zeros((0, config.dimension), dtype=np.float32)
         if new_chunks:
@@ -160,6 +161,7 @@ class _Run:
         self.remove: set[str] = set(store.documents) if rebuild else set()
         self.pending: list[tuple[LoadedDocument, list[Chunk]]] = []
         self.renames: dict[str, str] = {}  # doc_id -> new source
+        self.providers: dict[str, FileReport] = {}  # doc_id -> the first other file in this batch holding it
         self._chunker: Chunker | None = None
 
     def chunker(self) -> Chunker:
@@ -177,10 +179,13 @@ class _Run:
             return FileReport(item.source, "failed", reason=exc.reason)
         doc_id = content_id(data)
         if doc_id in self.seen:
+            self._drop_previous(item.source, doc_id)
             return FileReport(item.source, "duplicate", reason=f"same content as {self.seen[doc_id]}")
         existing = None if self.rebuild else self.store.documents.get(doc_id)
         if existing is not None:
             self.seen[doc_id] = item.source
+            if existing.source != item.source:
+                self._drop_previous(item.source, doc_id)
             return self._known(item, existing)
         try:
             document = self._parse(data, item)
@@ -188,9 +193,7 @@ class _Run:
             log.warning("Skipped %s", exc)
             return FileReport(item.source, "failed", reason=exc.reason)
         self.seen[doc_id] = item.source
-        previous = self.by_source.get(item.source)
-        if previous is not None:
-            self.remove.add(previous.doc_id)  # the file changed: its old chunks go in the same commit
+        self._drop_previous(item.source, doc_id)
         chunks = self.chunker().split(document)
         self.pending.append((document, chunks))
         return FileReport(
@@ -201,6 +204,13 @@ class _Run:
             empty_pages=document.empty_pages,
             warnings=document.warnings,
         )
+
+    def _drop_previous(self, source: str, doc_id: str) -> None:
+        """The file changed and its new content is accounted for: its old chunks go in the same commit.
+        (A changed file that fails to load keeps its old version, so a bad file never costs the index.)"""
+        previous = self.by_source.get(source)
+        if previous is not None and previous.doc_id != doc_id:
+            self.remove.add(previous.doc_id)
 
     def _parse(self, data: bytes, item: SourceFile) -> LoadedDocument:
         suffix, max_bytes = item.path.suffix.lower(), int(self.settings.max_file_mb * 1e6)
@@ -219,7 +229,7 @@ class _Run:
             self.renames[existing.doc_id] = item.source
         else:
             status, reason = "duplicate", f"same content as {existing.source}, already indexed"
-        return FileReport(
+        report = FileReport(
             item.source,
             status,
             pages=existing.pages,
@@ -227,6 +237,19 @@ class _Run:
             reason=reason,
             empty_pages=existing.empty_pages,
         )
+        if status == "duplicate":
+            self.providers.setdefault(existing.doc_id, report)
+        return report
+
+    def keep_provided(self) -> None:
+        """Content about to leave the index (its file changed or is gone) that another file of this batch still
+        holds stays, under that file's name, with the vectors it has."""
+        for doc_id, report in self.providers.items():
+            if doc_id in self.remove and doc_id not in self.renames:
+                self.remove.discard(doc_id)
+                self.renames[doc_id] = report.source
+                report.status = "renamed"
+                report.reason = f"holds the content {self.store.documents[doc_id].source} had; not re-embedded"
 
     def relabel_renamed(self) -> tuple[list[Chunk], np.ndarray, list[DocumentInfo]]:
         """Renamed documents' chunks under their new name, with the vectors they already have."""

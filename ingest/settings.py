@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     candidates: int = Field(
         30, ge=1, le=1000, description="Chunks each search (vector, keyword) proposes before fusion and reranking."
     )
+    name_boost: float = Field(
+        0.25,
+        ge=0.0,
+        le=4.0,
+        description="Weight, in the rank fusion, of documents the question names (a company, product or "
+        "person found in few documents' opening words); 0 turns it off.",
+    )
     reranker_model: str | None = Field(
         None,
         description="sentence-transformers cross-encoder (hub name or folder) that reorders the candidates; "

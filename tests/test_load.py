@@ -135,3 +135,19 @@ class TestSharedBadInputs:
 
     def test_control_document_loads(self) -> None:
         assert load_file(BAD / "samplefiles-minimal-document-control.pdf").pages
+
+
+def test_damaged_word_document_is_refused_with_a_reason() -> None:
+    """Found by scripts/fuzz_loaders.py: a DOCX whose deflate stream is damaged raised zlib.error."""
+    import docx
+
+    buffer = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("Receipts are due within 30 days. " * 200)
+    document.save(buffer)
+    data = bytearray(buffer.getvalue())
+    member = data.index(b"word/document.xml") + len("word/document.xml")  # its local header, then its data
+    for at in range(member + 40, member + 60):
+        data[at] ^= 0x55
+    with pytest.raises(DocumentError, match="not a readable Word document"):
+        load_bytes(bytes(data), "damaged.docx", suffix=".docx")
