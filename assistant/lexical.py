@@ -66,7 +66,7 @@ class Lexical:
         (a company, product, person, ticker, quarter); it names the few documents (at most a quarter of the
         collection) whose profile holds all its words. Documents named most often come first."""
         rest = query.strip().split(maxsplit=1)
-        phrases = _NAME.findall(rest[1]) if len(rest) == 2 else []
+        phrases = [p for p in (_NAME.findall(rest[1]) if len(rest) == 2 else []) if len(p) > 2]  # not F1, Q3
         if not phrases or len(self.doc_ids) < 2:
             return {}
         limit = max(1, int(_NAMING_SHARE * len(self.doc_ids)))
