@@ -51,7 +51,7 @@ class IsolatedParser:
                 self._kill()
                 raise DocumentError(
                     source,
-                    f"reading it took longer than {self.timeout:.0f} s, so it was stopped (a damaged or hostile "
+                    f"reading it took longer than {self.timeout:g} s, so it was stopped (a damaged or hostile "
                     "file?). Raise parse_timeout_s if the file is just very large.",
                 ) from None
             except (EOFError, OSError, ValueError):

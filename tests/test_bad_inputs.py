@@ -94,13 +94,15 @@ def test_hostile_upload_names_never_reach_a_path(tmp_path: Path) -> None:
 
 
 def test_a_hanging_parse_is_stopped_and_the_worker_replaced(two_thousand_pages: bytes) -> None:
-    parser = IsolatedParser(timeout=0.3)
+    parser = IsolatedParser(timeout=120)
     try:
-        parser.load(b"# warm\nup", "warm.md", suffix=".md")
+        parser.load(b"# warm\nup", "warm.md", suffix=".md")  # the worker is up
+        parser.timeout = 0.3
         started = time.monotonic()
-        with pytest.raises(DocumentError, match=r"took longer than 0 s|took longer than"):
+        with pytest.raises(DocumentError, match="took longer than"):
             parser.load(two_thousand_pages, "slow.pdf", suffix=".pdf")
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 30
+        parser.timeout = 120  # a fresh worker takes the next file (with room for a busy machine)
         assert parser.load(HANDBOOK.read_bytes(), "after.pdf", suffix=".pdf").pages
     finally:
         parser.close()
