@@ -251,16 +251,18 @@ def readme_table(results: Path = RESULTS_DIR) -> str:
     """One row per dataset in `results`, from the JSON files the command wrote."""
     lines = [
         "| dataset | questions | gold label | recall@5 ours | recall@5 tutorial | MRR ours | MRR tutorial | "
-        "answer F1 / containment | unanswerable declined | answerable declined |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "answers measured on | answer F1 / containment | unanswerable declined | answerable declined |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for path in sorted(results.glob("*.json")):
         s = json.loads(path.read_text(encoding="utf-8"))["summary"]
         answers = results / "answers" / path.name  # a generation run kept apart, e.g. on a sample
+        answered_on = f"{s['questions']}" if "answer_f1" in s else "–"
         if "answer_f1" not in s and answers.exists():
             generated = json.loads(answers.read_text(encoding="utf-8"))["summary"]
             s |= {k: v for k, v in generated.items() if k.startswith(("answer", "unanswerable"))}
             s["unanswerable"] = generated["unanswerable"]
+            answered_on = f"{generated['answerable']} + {generated['unanswerable']} unanswerable (sample)"
         answer = s.get("answer_f1") if s.get("answer_f1") is not None else s.get("answer_containment")
         lines.append(
             "| "
@@ -273,6 +275,7 @@ def readme_table(results: Path = RESULTS_DIR) -> str:
                     _fmt(s.get("baseline_recall@5")),
                     _fmt(s["ours_mrr"]),
                     _fmt(s.get("baseline_mrr")),
+                    answered_on,
                     _fmt(answer),
                     _fmt(s.get("unanswerable_declined") if s["unanswerable"] else None),
                     _fmt(s.get("answerable_declined")),

@@ -71,3 +71,25 @@ def test_eval_command_compares_with_the_tutorial_pipeline(tmp_path: Path, capsys
     table = capsys.readouterr().out
     assert "| retrieval recall@5 |" in table and "LangChain tutorial" in table
     assert (out / "handbook-qa.md").read_text() == table.rstrip("\n") + "\n"
+
+
+def test_readme_table_is_regenerated_from_the_results(tmp_path: Path) -> None:
+    from assistant.eval import update_readme
+
+    results = tmp_path / "results"
+    (results / "answers").mkdir(parents=True)
+    summary = {"dataset": "demo", "questions": 10, "level": ["page"], "ours_recall@5": 0.9, "ours_mrr": 0.8,
+               "baseline_recall@5": 0.7, "baseline_mrr": 0.6, "unanswerable": 0}  # fmt: skip
+    (results / "demo.json").write_text(json.dumps({"summary": summary}))
+    answers = {"answerable": 4, "unanswerable": 4, "answer_f1": 0.7, "answer_em": 0.5, "answer_containment": None,
+               "unanswerable_declined": 0.75, "answerable_declined": 0.0}  # fmt: skip
+    (results / "answers" / "demo.json").write_text(json.dumps({"summary": answers}))
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- eval-results:start -->\nstale row\n<!-- eval-results:end -->\noutro\n")
+    update_readme(readme, results)
+    text = readme.read_text()
+    assert "stale row" not in text and text.startswith("intro") and text.endswith("outro\n")
+    assert (
+        "| demo | 10 | page | 0.900 | 0.700 | 0.800 | 0.600 | 4 + 4 unanswerable (sample) | 0.700 | 0.750 | 0.000 |"
+        in text
+    )
