@@ -1,0 +1,63 @@
+"""Retrieval: rank fusion, hybrid search, document filters, named documents, reranking, follow-up rewriting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant import Assistant, ChatSession
+from assistant.retrieve import Reranker, fuse, retrieve
+from ingest import Settings, collect_sources, ingest, open_index
+from tests.conftest import SAMPLE_DOCS, HashEmbedder, ScriptedChatModel
+
+
+class Reverse(Reranker):
+    """Scores passages in reverse of the order given: the reranker's order must win."""
+
+    name = "reverse"
+
+    def score(self, query: str, passages: list[str]) -> list[float]:
+        return [float(i) for i in range(len(passages))]
+
+
+def test_rank_fusion_rewards_agreement() -> None:
+    assert fuse([[1, 2, 3], [2, 3, 1, 9]]) == [2, 1, 3, 9]
+    assert fuse([[1, 2], [2, 1]], [1.0, 0.0]) == [1, 2]
+
+
+def test_hybrid_search_filters_and_reranks(settings: Settings, embedder: HashEmbedder) -> None:
+    ingest(collect_sources([SAMPLE_DOCS]), settings, embedder)
+    store = open_index(settings, embedder)
+    found = retrieve("How many vacation days do employees get?", store, embedder, settings)
+    assert found.hits[0].chunk.page == 3
+    only_notes = retrieve("vacation days", store, embedder, settings, sources={"course-notes/02-decision-trees.md"})
+    assert {h.chunk.source for h in only_notes.candidates} == {"course-notes/02-decision-trees.md"}
+    reranked = retrieve("How many vacation days do employees get?", store, embedder, settings, reranker=Reverse())
+    assert [c.chunk.id for c in reranked.candidates] == [c.chunk.id for c in reversed(found.candidates)]
+    off_topic = retrieve("boiling point of tungsten", store, embedder, settings.model_copy(update={"min_score": 0.9}))
+    assert not off_topic.found and off_topic.candidates
+
+
+def test_a_named_document_is_lifted(tmp_path: Path, settings: Settings, embedder: HashEmbedder) -> None:
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    for company in ("Contoso", "Fabrikam", "Northwind", "Tailspin", "Litware"):
+        (folder / f"{company.lower()}.md").write_text(
+            f"# {company} quarterly report\n\n{company} Inc. filed this report.\n\n"
+            + "Revenue grew and foreign exchange rates reduced net sales this quarter. " * 20
+        )
+    ingest(collect_sources([folder]), settings, embedder)
+    store = open_index(settings, embedder)
+    question = "How did foreign exchange rates affect Tailspin's net sales?"
+    lifted = retrieve(question, store, embedder, settings.model_copy(update={"name_boost": 1.0}))
+    assert lifted.hits[0].chunk.source == "tailspin.md"
+
+
+def test_follow_up_is_rewritten_before_search(settings: Settings, embedder: HashEmbedder) -> None:
+    ingest(collect_sources([SAMPLE_DOCS]), settings, embedder)
+    model = ScriptedChatModel(["27 vacation days [1]", "How long is parental leave at Northwind?", "Six months [1]"])
+    session = ChatSession(Assistant(settings, embedder, open_index(settings, embedder), model))
+    session.ask("How many vacation days do employees get?").consume()
+    follow_up = session.search("And how long is that leave for parents?")
+    assert follow_up.query == "How long is parental leave at Northwind?"
+    assert follow_up.question == "And how long is that leave for parents?"
+    assert "Conversation" in model.prompts[-1][-1]["content"]
