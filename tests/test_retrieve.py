@@ -61,3 +61,16 @@ def test_follow_up_is_rewritten_before_search(settings: Settings, embedder: Hash
     assert follow_up.query == "How long is parental leave at Northwind?"
     assert follow_up.question == "And how long is that leave for parents?"
     assert "Conversation" in model.prompts[-1][-1]["content"]
+
+
+def test_an_unusable_rewrite_falls_back_to_both_questions() -> None:
+    from assistant.prompt import parse_rewrite
+
+    history = [{"role": "user", "content": "What is the notice period?"}, {"role": "assistant", "content": "x"}]
+    assert parse_rewrite("Standalone question: What is the notice period for managers?", "And managers?", history) == (
+        "What is the notice period for managers?"
+    )
+    assert parse_rewrite("", "And managers?", history) == "What is the notice period? And managers?"
+    assert (
+        parse_rewrite("The documents don't cover this question.", "And?", history) == "What is the notice period? And?"
+    )
