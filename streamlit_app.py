@@ -1,23 +1,36 @@
-"""The Streamlit app: a chat over your documents with cited sources, an uploader, and the document list."""
+"""The Streamlit app: chat with evidence first and clickable citations, a document library, and study mode.
+
+A thin UI: retrieval, prompting and generation live in `assistant/`, ingestion in `ingest/`. Everything from a
+document or the model is escaped before it is shown (`safe_markdown`), and uploaded names never become paths.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from assistant import ui
+from assistant import study, ui
 from assistant.chat import Assistant, ChatSession
+from assistant.evidence import highlight, is_pdf, locate, page_pdf, render_page
 from assistant.generate import ChatModel
-from assistant.ui import safe_markdown
-from ingest import AssistantError, IndexStore, ScoredChunk, Settings, ingest, open_index, save_upload
+from assistant.model_files import available_models
+from assistant.retrieve import CrossEncoderReranker, Reranker
+from assistant.ui import chat_markdown, safe_markdown, source_record
+from ingest import AssistantError, IndexStore, Settings, display_name, ingest, open_index, save_upload
 from ingest.errors import DocumentError
 from ingest.load import SUPPORTED_SUFFIXES
+from ingest.manage import create_collection, delete_documents, list_collections
 from ingest.types import FileReport
 
 log = logging.getLogger("streamlit_app")
 st.set_page_config(page_title="Local document assistant", layout="wide")
+
+VIEWS = ["Chat", "Library", "Study"]
+CUSTOM_MODEL = "custom"
 
 
 # Loaded once per process, not on every rerun --------------------------------------------------------
@@ -32,6 +45,11 @@ def services() -> ui.Services:
 def chat_model(spec: str) -> ChatModel:
     base = services()
     return base.chat_model_factory(base.settings.model_copy(update={"chat_model": spec}))
+
+
+@st.cache_resource(show_spinner="Loading the reranker…")
+def reranker(name: str) -> Reranker:
+    return CrossEncoderReranker(name)
 
 
 @dataclass
@@ -55,136 +73,418 @@ def current_store(settings: Settings) -> IndexStore:
     return holder.store
 
 
-# Settings from the sidebar ---------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=64)
+def page_image(path: str, doc_id: str, page: int) -> bytes:  # doc_id keys the cache by content
+    return render_page(Path(path), page)
 
 
-def sidebar_settings(base: Settings) -> Settings:
-    with st.sidebar.expander("Answer settings"):
+def make_assistant(settings: Settings, store: IndexStore) -> Assistant:
+    ranker = reranker(settings.reranker_model) if settings.reranker_model else None
+    return Assistant(settings, services().embedder, store, lambda: chat_model(settings.chat_model), ranker)
+
+
+# The sidebar: collection, model, answer settings, what is active -------------------------------------
+
+
+def sidebar(base: Settings) -> Settings:
+    bar = st.sidebar
+    if "pending_collection" in st.session_state:  # set by "Create", applied before the widget exists
+        st.session_state.collection = st.session_state.pop("pending_collection")
+    names = sorted({c.name for c in list_collections(base)} | {base.collection})
+    st.session_state.setdefault("collection", base.collection)
+    collection = bar.selectbox("Collection", names, key="collection")
+    with bar.expander("New collection"):
+        name = st.text_input("Name", key="new_collection", placeholder="e.g. biology-notes")
+        if st.button("Create collection"):
+            try:
+                create_collection(base, name.strip())
+            except AssistantError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state.pending_collection = name.strip()
+                st.rerun()
+
+    catalog = available_models(base.model_dir)
+    options = ([] if base.chat_model in catalog else [base.chat_model]) + list(catalog) + [CUSTOM_MODEL]
+    choice = bar.selectbox(
+        "Chat model",
+        options,
+        key="model_choice",
+        format_func=lambda o: "Custom GGUF file…" if o == CUSTOM_MODEL else catalog.get(o, o),
+    )
+    spec = choice
+    if choice == CUSTOM_MODEL:
+        spec = bar.text_input("Path to a .gguf file, or hf:REPO/FILE.gguf", key="custom_model").strip()
+        spec = spec or base.chat_model
+    with bar.expander("Answer settings"):
         top_k = st.slider("Passages retrieved (top-k)", 1, 20, base.top_k)
         temperature = st.slider("Temperature", 0.0, 1.0, float(base.temperature), 0.05)
         length = st.select_slider(
-            "Answer length", options=[128, 256, 384, 512, 768], value=min(768, max(128, base.max_answer_tokens))
+            "Answer length (tokens)",
+            options=[128, 256, 384, 512, 768],
+            value=min(768, max(128, base.max_answer_tokens)),
         )
-    return base.model_copy(update={"top_k": top_k, "temperature": temperature, "max_answer_tokens": length})
+    return base.model_copy(
+        update={
+            "collection": collection,
+            "chat_model": spec,
+            "top_k": top_k,
+            "temperature": temperature,
+            "max_answer_tokens": length,
+        }
+    )
 
 
-# Rendering -------------------------------------------------------------------------------------------
+def show_status(settings: Settings, store: IndexStore) -> None:
+    documents = store.list_documents()
+    size = sum(f.stat().st_size for f in (store.directory / (store.commit_name or "-")).glob("*") if f.is_file())
+    st.sidebar.caption(
+        safe_markdown(
+            f"Model: {Path(settings.chat_model).name if settings.chat_model.endswith('.gguf') else settings.chat_model}"
+            f"\nEmbedder: {settings.embedding_model}"
+            f"\nIndex: {len(documents)} documents, {len(store)} passages, {size / 1e6:.1f} MB ({store.index_kind})"
+        )
+    )
 
 
-def source_record(number: int, hit: ScoredChunk, cited: bool) -> dict[str, object]:
-    return {"number": number, "citation": hit.citation(), "score": hit.score, "text": hit.chunk.text, "cited": cited}
+# Evidence and source cards ---------------------------------------------------------------------------
 
 
-def citation_line(source: dict[str, object]) -> str:
-    return f"**\\[{source['number']}\\]** {safe_markdown(str(source['citation']))} · similarity {source['score']:.2f}"
+def highlighted(text: str, question: str) -> str:
+    """The passage as safe Markdown, with the sentences that match the question highlighted."""
+    parts = []
+    for sentence in highlight(text, question):
+        body = safe_markdown(sentence.text.strip())
+        parts.append(f":orange-background[{body}]" if sentence.matches and body else body)
+    return " ".join(parts)
 
 
-def show_passages(sources: list[dict[str, object]], title: str) -> None:
-    """The passages behind the numbers, on demand."""
-    with st.expander(title, expanded=False):
-        for source in sources:
-            st.markdown(citation_line(source))
-            st.markdown(safe_markdown(str(source["text"])))
+def show_evidence(records: list[dict[str, Any]], question: str) -> None:
+    """The retrieved passages, at once, before the model has written anything."""
+    with st.expander(f"Evidence: {len(records)} passages found", expanded=True):
+        for record in records:
+            st.markdown(f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**")
+            st.markdown(highlighted(str(record["text"]), question))
 
 
-def show_sources(sources: list[dict[str, object]], title: str) -> None:
-    """Citations stay visible under the answer; the passages open on demand."""
-    if sources:
-        st.markdown("  \n".join(citation_line(s) for s in sources))
-        show_passages(sources, title)
+def source_card(record: dict[str, Any], question: str, settings: Settings, store: IndexStore, key: str) -> None:
+    """One source: where it is, the passage with its matching sentences, the page itself, and the file."""
+    with st.container(border=True):
+        title = f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**"
+        st.markdown(f"{title} · similarity {record['score']:.2f}")
+        st.markdown(highlighted(str(record["text"]), question))
+        document = store.documents.get(str(record.get("doc_id", "")))
+        path = locate(document, settings) if document is not None else None
+        if path is None:
+            st.caption("The original file is no longer where it was indexed, so its page can't be shown.")
+            return
+        page = record.get("page")
+        name = display_name(str(record["source"]))
+        if page is not None and is_pdf(path):
+            try:
+                st.image(page_image(str(path), document.doc_id, int(page)), caption=f"Page {page}")  # type: ignore[union-attr]
+            except Exception as exc:  # a page pdfium cannot draw: say so, keep the rest of the card
+                log.warning("Could not render %s page %s: %s", path, page, exc)
+                st.caption(f"Page {page} could not be drawn ({type(exc).__name__}).")
+            st.download_button(
+                f"Open page {page} (PDF)",
+                data=lambda: page_pdf(path, int(page)),
+                file_name=f"{Path(name).stem}-page-{page}.pdf",
+                mime="application/pdf",
+                key=f"{key}-page",
+            )
+        st.download_button(
+            "Download the whole file", data=path.read_bytes, file_name=name, key=f"{key}-file", type="tertiary"
+        )
 
 
-def show_history() -> None:
-    for message in st.session_state.messages:
+def show_citations(index: int, message: dict[str, Any], settings: Settings, store: IndexStore) -> None:
+    """Each [n] the answer cites is a button that opens its source card."""
+    sources = message.get("sources", [])
+    if not sources:
+        return
+    cited = [s for s in sources if s["cited"]]
+    shown = {s["number"]: s for s in (cited or sources)}
+    label = "Sources: pick one to see the passage and its page" if cited else "Passages given to the model"
+    chosen = st.pills(
+        label,
+        list(shown),
+        format_func=lambda n: f"\\[{n}\\] {safe_markdown(shown[n]['citation'])}",
+        key=f"cite-{index}",
+    )
+    if chosen is not None:
+        source_card(shown[chosen], message.get("question", ""), settings, store, key=f"card-{index}-{chosen}")
+
+
+def show_history(settings: Settings, store: IndexStore) -> None:
+    for index, message in enumerate(st.session_state.messages):
         with st.chat_message(message["role"]):
+            if message.get("query"):
+                st.caption(safe_markdown(f"Searched for: {message['query']}"))
             st.markdown(safe_markdown(message["content"]))
-            show_sources(message.get("sources", []), "Sources")
+            if message.get("error"):
+                st.error(message["error"])
+            if message["role"] == "assistant":
+                show_citations(index, message, settings, store)
 
 
 # The chat ---------------------------------------------------------------------------------------------
 
 
-def answer(question: str, settings: Settings) -> None:
+def answer(question: str, settings: Settings, store: IndexStore) -> None:
     st.session_state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
+    record: dict[str, Any] = {"role": "assistant", "content": "", "sources": [], "question": question}
+    st.session_state.messages.append(record)
     with st.chat_message("assistant"):
         session: ChatSession = st.session_state.chat
-        session.assistant = Assistant(
-            settings, services().embedder, current_store(settings), lambda: chat_model(settings.chat_model)
-        )
-        retrieval = session.search(question)  # evidence first, before the chat model is even loaded
+        session.assistant = make_assistant(settings, store)
+        try:
+            retrieval = session.search(question)  # evidence first, before the chat model is even loaded
+        except AssistantError as exc:
+            record["content"], record["error"] = "I could not search the documents.", str(exc)
+            st.error(str(exc))
+            return
         if retrieval.question:
+            record["query"] = retrieval.query
             st.caption(safe_markdown(f"Searched for: {retrieval.query}"))
+        evidence = [source_record(n, h) for n, h in enumerate(retrieval.hits, 1)]
         if retrieval.found:
-            evidence = [source_record(n, h, False) for n, h in enumerate(retrieval.hits, 1)]
-            show_passages(evidence, f"Evidence: {len(evidence)} passages found")
+            show_evidence(evidence, question)
         placeholder = st.empty()
-        if retrieval.found and getattr(session.assistant.chat_model, "busy", False):
+        try:
+            busy = retrieval.found and getattr(session.assistant.chat_model, "busy", False)
+            reply = session.answer(question, retrieval)
+        except AssistantError as exc:  # e.g. the model is not installed: the evidence above still stands
+            record["content"], record["error"] = "The chat model could not be loaded.", str(exc)
+            record["sources"] = evidence
+            st.error(str(exc))
+            return
+        if busy:
             placeholder.caption("Waiting for the model: it is answering another question…")
-        reply = session.answer(question, retrieval)
-        for _piece in reply.stream():
-            placeholder.markdown(safe_markdown(reply.text) + " ▌")
-        placeholder.markdown(safe_markdown(reply.text))
-        cited = {n for n, _ in reply.cited}
-        sources = [source_record(n, h, n in cited) for n, h in enumerate(reply.sources, 1)]
-        sources = [s for s in sources if s["cited"]] or sources
-        show_sources(sources, "Sources" + ("" if cited else " (the answer cites none; these were given to it)"))
-    st.session_state.messages.append({"role": "assistant", "content": reply.text, "sources": sources})
+        record["sources"] = [source_record(n, h) for n, h in enumerate(reply.sources, 1)]
+        stop = st.empty()
+        if reply.sources:
+            stop.button("Stop generating", key=f"stop-{len(st.session_state.messages)}")
+        stream = reply.stream()
+        try:
+            for _piece in stream:
+                record["content"] = reply.text
+                placeholder.markdown(safe_markdown(reply.text) + " ▌")
+        finally:  # also when "Stop" (or anything else) interrupts the run: keep what was written
+            stream.close()
+            cited = {n for n, _ in reply.cited}
+            for source in record["sources"]:
+                source["cited"] = source["number"] in cited
+            record["content"] = reply.text + (" … (stopped)" if reply.stopped else "")
+        stop.empty()
+        placeholder.markdown(safe_markdown(record["content"]))
+        show_citations(len(st.session_state.messages) - 1, record, settings, store)
+
+
+def chat_view(settings: Settings, store: IndexStore) -> None:
+    if len(store) == 0:
+        st.info(
+            f"The collection **{safe_markdown(settings.collection)}** has no documents yet. Open **Library** above "
+            "to upload PDFs, Word, Markdown, HTML or text files, or run `python -m ingest data/docs` and reload."
+        )
+    toolbar = st.container()  # filled last, so it knows about the answer given in this run
+    show_history(settings, store)
+    question = st.chat_input("Ask a question about your documents", disabled=len(store) == 0)
+    if question:
+        answer(question, settings, store)
+    left, right, _ = toolbar.columns([1, 1, 4])
+    if left.button("New chat", disabled=not st.session_state.messages):
+        st.session_state.messages = []
+        st.session_state.chat.reset()
+        st.rerun()
+    right.download_button(
+        "Export chat (Markdown)",
+        data=chat_markdown(st.session_state.messages, f"Conversation: {settings.collection}"),
+        file_name="conversation.md",
+        mime="text/markdown",
+        disabled=not st.session_state.messages,
+    )
 
 
 # The library -------------------------------------------------------------------------------------------
 
 
-def library(settings: Settings, store: IndexStore) -> None:
-    st.sidebar.header("Documents")
-    uploads = st.sidebar.file_uploader(
+def library_view(settings: Settings, store: IndexStore) -> None:
+    st.subheader(f"Library: {settings.collection}")
+    uploads = st.file_uploader(
         "Add documents",
         accept_multiple_files=True,
         key=f"uploader-{st.session_state.upload_round}",
         type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)],
+        help="The type is checked from the content, not the name.",
     )
-    if uploads and st.sidebar.button("Add to index", type="primary"):
+    st.caption(f"PDF, Word, Markdown, HTML or text, up to {settings.max_file_mb:g} MB each.")
+    if uploads and st.button("Add to index", type="primary"):
         add_uploads(uploads, settings)
         st.session_state.upload_round += 1
         st.rerun()
     for report in st.session_state.upload_reports:
-        text = safe_markdown(f"{report.source}: {report.status}" + (f" ({report.reason})" if report.reason else ""))
-        if report.empty_pages:
-            text += safe_markdown(f"; no text on pages {', '.join(map(str, report.empty_pages[:10]))}")
-        (st.sidebar.error if report.status == "failed" else st.sidebar.success)(text)
+        show_report(report)
     documents = store.list_documents()
-    if documents:
-        st.sidebar.dataframe(
-            [
-                {"document": d.source, "pages": d.pages, "chunks": d.chunks, "added": d.ingested_at[:10]}
-                for d in documents
-            ],
-            hide_index=True,
-        )
-    st.sidebar.caption(f"{len(documents)} documents, {len(store)} passages in collection `{settings.collection}`")
-
-
-def add_uploads(uploads: list, settings: Settings) -> None:  # type: ignore[type-arg]
-    reports: list[FileReport] = []
-    sources = []
-    for upload in uploads:
+    if not documents:
+        st.info("No documents in this collection yet.")
+        return
+    st.dataframe(
+        [
+            {
+                "document": d.source,
+                "pages": d.pages,
+                "chunks": d.chunks,
+                "added": d.ingested_at[:16].replace("T", " "),
+                "pages without text": len(d.empty_pages),
+            }
+            for d in documents
+        ],
+        hide_index=True,
+    )
+    doomed = st.multiselect("Remove from the index", [d.source for d in documents], key="doomed")
+    if doomed and st.button(f"Delete {len(doomed)} document{'s' if len(doomed) > 1 else ''}"):
         try:
-            sources.append(
-                save_upload(upload.getvalue(), upload.name, settings.upload_dir, int(settings.max_file_mb * 1_000_000))
-            )
-        except DocumentError as exc:
-            reports.append(FileReport(exc.source, "failed", reason=exc.reason))
-    if sources:
-        bar = st.sidebar.progress(0.0, text="Reading…")
+            removed = delete_documents(settings, doomed, lock_timeout=30)
+        except AssistantError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.upload_reports = [FileReport(d.source, "deleted") for d in removed]
+            st.session_state.pop("doomed")
+            st.rerun()
 
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.progress(done / max(total, 1), text=f"{stage.capitalize()} {done}/{total}")
 
-        report = ingest(sources, settings, services().embedder, on_progress=progress, lock_timeout=60)
-        reports += report.files
-        bar.empty()
+def show_report(report: FileReport) -> None:
+    text = f"{report.source}: {report.status}"
+    if report.status == "indexed":
+        text += f", {report.pages} pages, {report.chunks} passages"
+    if report.reason:
+        text += f" ({report.reason})"
+    if report.empty_pages:
+        pages = ", ".join(map(str, report.empty_pages[:10])) + ("…" if len(report.empty_pages) > 10 else "")
+        text += f"; no text on pages {pages} (scanned or images only: those pages can't be searched)"
+    if report.status == "failed":
+        st.error(safe_markdown(text))
+    elif report.empty_pages:
+        st.warning(safe_markdown(text))
+    else:
+        st.success(safe_markdown(text))
+
+
+def add_uploads(uploads: list[Any], settings: Settings) -> None:
+    """Each file on its own: saved under its content hash, ingested with its own progress, then reported."""
+    reports: list[FileReport] = []
+    for upload in uploads:
+        name = display_name(upload.name)
+        with st.status(safe_markdown(name), expanded=True) as status:
+            bar = st.progress(0.0, text="Checking…")
+            try:
+                source = save_upload(
+                    upload.getvalue(), upload.name, settings.upload_dir, int(settings.max_file_mb * 1_000_000)
+                )
+
+                def progress(stage: str, done: int, total: int, bar: Any = bar) -> None:
+                    bar.progress(min(done / max(total, 1), 1.0), text=f"{stage.capitalize()} {done}/{total}")
+
+                report = ingest([source], settings, services().embedder, on_progress=progress, lock_timeout=60)
+                file_report = report.files[0]
+            except DocumentError as exc:
+                file_report = FileReport(exc.source, "failed", reason=exc.reason)
+            except AssistantError as exc:
+                file_report = FileReport(name, "failed", reason=str(exc))
+            bar.empty()
+            failed = file_report.status == "failed"
+            status.update(label=safe_markdown(f"{name}: {file_report.status}"), state="error" if failed else "complete")
+        reports.append(file_report)
     st.session_state.upload_reports = reports
+
+
+# Study mode --------------------------------------------------------------------------------------------
+
+
+def study_view(settings: Settings, store: IndexStore) -> None:
+    st.subheader("Study")
+    documents = store.list_documents()
+    if not documents:
+        st.info("Add your notes or course material in **Library** first.")
+        return
+    scopes = {"": f"The whole collection ({len(documents)} documents)"} | {d.doc_id: d.source for d in documents}
+    scope = st.selectbox("Material", list(scopes), format_func=lambda k: scopes[k], key="study_scope")
+    chunks = [c for c in store.chunks if not scope or c.doc_id == scope]
+    count = st.slider("Quiz questions", 3, 10, 5, key="quiz_count")
+    left, right, _ = st.columns([1, 1, 3])
+    make_quiz = left.button("Make a quiz", type="primary")
+    make_summary = right.button("Summarize by section")
+    try:
+        if make_quiz:
+            run_quiz(settings, chunks, count, scopes[scope])
+        elif make_summary:
+            run_summary(settings, chunks, scopes[scope])
+    except AssistantError as exc:
+        st.error(str(exc))
+    show_study(settings, store)
+
+
+def run_quiz(settings: Settings, chunks: list[Any], count: int, title: str) -> None:
+    items: list[dict[str, Any]] = []
+    st.session_state.study = {"kind": "quiz", "title": title, "items": items}
+    with st.status("Writing questions…", expanded=False) as status:
+        model = chat_model(settings.chat_model)
+        for item in study.quiz(model, chunks, count, temperature=max(settings.temperature, 0.2)):
+            items.append({"question": item.question, "answer": item.answer, "source": _chunk_record(item.source)})
+            status.update(label=f"Writing questions… {len(items)} done")
+        status.update(label=f"{len(items)} questions", state="complete")
+
+
+def run_summary(settings: Settings, chunks: list[Any], title: str) -> None:
+    items: list[dict[str, Any]] = []
+    st.session_state.study = {"kind": "summary", "title": title, "items": items}
+    parts = study.sections(chunks)
+    with st.status("Summarizing…", expanded=False) as status:
+        model = chat_model(settings.chat_model)
+        for number, section in enumerate(parts, 1):
+            status.update(label=f"Summarizing section {number} of {len(parts)}…")
+            text = study.summarize(model, section, temperature=settings.temperature)
+            items.append(
+                {
+                    "title": section.title,
+                    "summary": text,
+                    "citation": section.citation(),
+                    "sources": [_chunk_record(c) for c in section.chunks],
+                }
+            )
+        status.update(label=f"{len(items)} sections summarized", state="complete")
+
+
+def _chunk_record(chunk: Any) -> dict[str, Any]:
+    from ingest import ScoredChunk
+
+    return source_record(1, ScoredChunk(chunk, 1.0))
+
+
+def show_study(settings: Settings, store: IndexStore) -> None:
+    result = st.session_state.get("study")
+    if not result or not result["items"]:
+        if result:
+            st.warning("The model did not produce anything usable; try again or pick other material.")
+        return
+    st.markdown(f"#### {'Quiz' if result['kind'] == 'quiz' else 'Summary'}: {safe_markdown(result['title'])}")
+    for number, item in enumerate(result["items"], 1):
+        if result["kind"] == "quiz":
+            st.markdown(f"**{number}\\. {safe_markdown(item['question'])}**")
+            with st.expander("Answer and source"):
+                st.markdown(f"**Answer:** {safe_markdown(item['answer'])}")
+                st.caption(safe_markdown(f"From {item['source']['citation']}"))
+                st.markdown(highlighted(item["source"]["text"], item["question"] + " " + item["answer"]))
+        else:
+            st.markdown(f"**{safe_markdown(item['title'])}**")
+            st.markdown(f"{safe_markdown(item['summary'])} \\[{number}\\]")
+            st.caption(safe_markdown(f"[{number}] {item['citation']}"))
+            with st.expander(f"The section's text ({len(item['sources'])} passages)"):
+                for source in item["sources"]:
+                    st.markdown(safe_markdown(source["text"]))
 
 
 # The page ----------------------------------------------------------------------------------------------
@@ -196,26 +496,18 @@ def main() -> None:
     st.title("Local document assistant")
     st.caption("Answers come only from your documents, with the page they came from. Nothing leaves this machine.")
     base = services().settings
-    settings = sidebar_settings(base)
+    settings = sidebar(base)
     store = current_store(settings)
+    show_status(settings, store)
     if "chat" not in st.session_state:
-        st.session_state.chat = ChatSession(
-            Assistant(settings, services().embedder, store, lambda: chat_model(settings.chat_model))
-        )
-    library(settings, store)
-    st.sidebar.caption(safe_markdown(f"Chat model: {settings.chat_model} · Embedder: {settings.embedding_model}"))
-    if st.sidebar.button("New chat"):
-        st.session_state.messages = []
-        st.session_state.chat.reset()
-    if len(store) == 0:
-        st.info(
-            "No documents yet. Add files with **Add documents** in the sidebar, or run "
-            "`python -m ingest data/docs` and reload."
-        )
-    show_history()
-    question = st.chat_input("Ask a question about your documents", disabled=len(store) == 0)
-    if question:
-        answer(question, settings)
+        st.session_state.chat = ChatSession(make_assistant(settings, store))
+    view = st.segmented_control("View", VIEWS, default="Chat", key="view", required=True, label_visibility="collapsed")
+    if view == "Library":
+        library_view(settings, store)
+    elif view == "Study":
+        study_view(settings, store)
+    else:
+        chat_view(settings, store)
 
 
 try:

@@ -30,7 +30,12 @@ Rules:
 - If no source states the answer, reply exactly: {NOT_FOUND}
   A source about the same topic that does not state the asked detail does not answer the question."""
 
-_TAG = re.compile(r"</?\s*source\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"</?\s*(source|passage)\b[^>]*>", re.IGNORECASE)
+
+
+def strip_tags(text: str) -> str:
+    """Document text with any <source> or <passage> tag removed, so it cannot close its own quote."""
+    return _TAG.sub("", text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from ingest import Embedder, SentenceTransformerEmbedder, Settings, quiet_third_party_output
+from ingest import Embedder, ScoredChunk, SentenceTransformerEmbedder, Settings, quiet_third_party_output
 
 from .generate import ChatModel, LlamaChatModel
 from .model_files import resolve_chat_model
@@ -47,3 +48,46 @@ def safe_markdown(text: str) -> str:
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\n", "  \n")
+
+
+# What the app keeps of a conversation (plain dicts, so session state holds no live objects) -------------
+
+
+def source_record(number: int, hit: ScoredChunk, *, cited: bool = False) -> dict[str, Any]:
+    """One numbered source of an answer, as the app stores and shows it."""
+    chunk = hit.chunk
+    return {
+        "number": number,
+        "citation": hit.citation(),
+        "score": float(hit.score),
+        "text": chunk.text,
+        "cited": cited,
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "page": chunk.page,
+    }
+
+
+def chat_markdown(messages: list[dict[str, Any]], title: str = "Conversation") -> str:
+    """The conversation as a Markdown file: each question, its answer, and the passages it cites.
+
+    Everything from documents or the model is escaped, so opening the file in any Markdown viewer shows it
+    literally and fetches nothing.
+    """
+    lines = [f"# {title}", ""]
+    for message in messages:
+        if message["role"] == "user":
+            lines += [f"## {safe_markdown(message['content'])}", ""]
+            continue
+        if message.get("query"):
+            lines += [f"*Searched for: {safe_markdown(message['query'])}*", ""]
+        lines += [safe_markdown(message["content"]), ""]
+        sources = [s for s in message.get("sources", []) if s.get("cited")] or message.get("sources", [])
+        if sources:
+            lines += ["Sources:", ""]
+            for source in sources:
+                lines.append(f"- \\[{source['number']}\\] {safe_markdown(source['citation'])}")
+                quote = " ".join(str(source["text"]).split())
+                lines.append(f"  > {safe_markdown(quote)}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

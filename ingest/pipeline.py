@@ -127,6 +127,7 @@ def ingest(
                 size_bytes=doc.size_bytes,
                 ingested_at=now,
                 empty_pages=doc.empty_pages,
+                path=run.paths.get(doc.doc_id, ""),
             )
             for doc, chunks in run.pending
         ]
@@ -162,6 +163,7 @@ class _Run:
         self.pending: list[tuple[LoadedDocument, list[Chunk]]] = []
         self.renames: dict[str, str] = {}  # doc_id -> new source
         self.providers: dict[str, FileReport] = {}  # doc_id -> the first other file in this batch holding it
+        self.paths: dict[str, str] = {}  # doc_id -> where its file is now
         self._chunker: Chunker | None = None
 
     def chunker(self) -> Chunker:
@@ -178,6 +180,8 @@ class _Run:
             log.warning("Skipped %s", exc)
             return FileReport(item.source, "failed", reason=exc.reason)
         doc_id = content_id(data)
+        if doc_id not in self.seen:
+            self.paths[doc_id] = str(item.path.resolve())
         if doc_id in self.seen:
             self._drop_previous(item.source, doc_id)
             return FileReport(item.source, "duplicate", reason=f"same content as {self.seen[doc_id]}")
@@ -256,7 +260,10 @@ class _Run:
         rows = [i for i, c in enumerate(self.store.chunks) if c.doc_id in self.renames]
         chunks = [replace(self.store.chunks[i], source=self.renames[self.store.chunks[i].doc_id]) for i in rows]
         vectors = self.store.vectors()[rows] if rows else np.zeros((0, self.store.config.dimension), np.float32)
-        documents = [replace(self.store.documents[d], source=new) for d, new in self.renames.items()]
+        documents = [
+            replace(self.store.documents[d], source=new, path=self.paths.get(d, self.store.documents[d].path))
+            for d, new in self.renames.items()
+        ]
         return chunks, vectors, documents
 
 

@@ -96,6 +96,9 @@ class DocumentInfo:
     size_bytes: int
     ingested_at: str
     empty_pages: list[int] = field(default_factory=list)
+    path: str = ""
+    """Where the file was when it was indexed (absolute), so the app can show its pages; checked by hash
+    before use, since the file may have moved or changed since."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,9 @@
-"""The Streamlit app, headless (AppTest), on fakes: empty state, chat with sources, uploads, bad files."""
+"""The Streamlit app, headless (AppTest), on fakes: every flow a user has.
+
+Chat (evidence first, citations that open source cards with the page image, follow-ups, new chat, export,
+stop), the library (uploads with per-file reports, delete, collections), study mode (quiz, summary), the
+settings sidebar, and the clear states (no index, missing model, hostile text).
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,33 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
 from assistant import ui
+from assistant.model_files import resolve_chat_model
 from ingest import Settings, collect_sources, ingest
+from ingest.manage import list_documents
 from tests.conftest import HANDBOOK, ROOT, HashEmbedder, ScriptedChatModel
 
 APP = str(ROOT / "streamlit_app.py")
+VACATION = "How many vacation days per calendar year does every employee get?"
 
 
 @pytest.fixture
 def app_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[ScriptedChatModel]:
-    """Point the app at a temporary index and give it fakes instead of the real models."""
+    """Point the app at a temporary index and give it fakes instead of the real models.
+
+    A chat model given as a file path goes through the real resolver, so a missing file fails as it would."""
     model = ScriptedChatModel()
     embedder = HashEmbedder()
     model.loads = 0  # type: ignore[attr-defined]
     model.services_built = 0  # type: ignore[attr-defined]
 
-    def load_model(_settings: Settings) -> ScriptedChatModel:
+    def load_model(chosen: Settings) -> ScriptedChatModel:
+        if chosen.chat_model.endswith(".gguf"):
+            resolve_chat_model(chosen)
         model.loads += 1  # type: ignore[attr-defined]
         return model
 
@@ -38,6 +52,12 @@ def app_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[Scr
     st.cache_resource.clear()
 
 
+@pytest.fixture
+def handbook_app(app_env: ScriptedChatModel, settings: Settings) -> AppTest:
+    ingest(collect_sources([HANDBOOK]), settings, HashEmbedder())
+    return run_app()
+
+
 def run_app() -> AppTest:
     app = AppTest.from_file(APP, default_timeout=30)
     app.run()
@@ -46,60 +66,49 @@ def run_app() -> AppTest:
 
 
 def markdown_text(app: AppTest) -> str:
-    return "\n".join(m.value for m in app.markdown)
+    return "\n".join(m.value for m in app.markdown).replace("\\", "")
+
+
+def show(app: AppTest, view: str) -> AppTest:
+    app.button_group(key="view").set_value(view).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def button(app: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in [*app.button, *app.sidebar.button] if b.label.startswith(label))
+
+
+# Clear states -----------------------------------------------------------------------------------------
 
 
 def test_empty_index_shows_a_guide(app_env: ScriptedChatModel) -> None:
     app = run_app()
-    assert any("No documents yet" in i.value for i in app.info)
+    assert any("has no documents yet" in i.value and "Library" in i.value for i in app.info)
     assert app.chat_input[0].disabled
+    show(app, "Library")
+    assert app.file_uploader, "the guide's Library view has the uploader"
+    show(app, "Study")
+    assert any("Library" in i.value for i in app.info)
 
 
-def test_question_gets_an_answer_with_its_page(app_env: ScriptedChatModel, settings: Settings) -> None:
-    ingest(collect_sources([HANDBOOK]), settings, HashEmbedder())
-    app = run_app()
-    app.chat_input[0].set_value("How many vacation days per calendar year does every employee get?").run()
+def test_missing_model_is_a_plain_message_and_the_evidence_stays(handbook_app: AppTest, tmp_path: Path) -> None:
+    app = handbook_app
+    app.sidebar.selectbox(key="model_choice").set_value("custom").run()
+    app.sidebar.text_input(key="custom_model").set_value(str(tmp_path / "nowhere.gguf")).run()
+    app.chat_input[0].set_value(VACATION).run()
     assert not app.exception
-    text = markdown_text(app)
-    assert "27 vacation days" in text
-    assert "northwind\\-handbook\\.pdf, p\\. 3" in text  # the citation, escaped as literal text
+    assert any("No model file at" in e.value for e in app.error)
     assert any("Evidence" in e.label for e in app.expander)
-    assert len(app_env.prompts) == 1
-    # A second question in the same session sends the first turn as history.
-    app.chat_input[0].set_value("And the meal allowance per day when travelling?").run()
-    assert [m["role"] for m in app_env.prompts[-1]][:3] == ["system", "user", "assistant"]
-    # Models load once per process, not on every rerun.
-    assert app_env.services_built == 1 and app_env.loads == 1  # type: ignore[attr-defined]
+    assert "27 vacation days" in markdown_text(app)  # the passage, found before the model was needed
+    app.run()  # and after a rerun the history still says what went wrong, without a traceback
+    assert any("No model file at" in e.value for e in app.error) and not app.exception
 
 
-def test_unrelated_question_is_declined(app_env: ScriptedChatModel, settings: Settings) -> None:
-    ingest(collect_sources([HANDBOOK]), settings, HashEmbedder())
-    app = run_app()
-    app.chat_input[0].set_value("Quantum chromodynamics gluon lattice").run()
-    assert "The documents don't cover this question" in markdown_text(app).replace("\\", "")
+def test_unrelated_question_is_declined(handbook_app: AppTest, app_env: ScriptedChatModel) -> None:
+    handbook_app.chat_input[0].set_value("Quantum chromodynamics gluon lattice").run()
+    assert "The documents don't cover this question" in markdown_text(handbook_app)
     assert app_env.prompts == []
-
-
-def test_upload_adds_documents_and_reports_bad_ones(app_env: ScriptedChatModel, settings: Settings) -> None:
-    app = run_app()
-    app.sidebar.file_uploader[0].set_value(
-        [
-            ("handbook.pdf", HANDBOOK.read_bytes(), "application/pdf"),
-            ("../../etc/evil.pdf", b"\x89PNG\r\n\x1a\n" + bytes(64), "application/pdf"),
-            ("notes.md", b"# Notes\nThe lab report is due on Friday.", "text/markdown"),
-        ]
-    ).run()
-    assert app.sidebar.button[0].label == "Add to index"
-    app.sidebar.button[0].click().run()
-    assert not app.exception
-    successes = " ".join(s.value for s in app.sidebar.success).replace("\\", "")
-    errors = " ".join(e.value for e in app.sidebar.error).replace("\\", "")
-    assert "handbook.pdf: indexed" in successes and "notes.md: indexed" in successes
-    assert "evil.pdf: failed" in errors and "PNG image" in errors
-    stored = sorted(p.name for p in settings.upload_dir.iterdir())
-    assert len(stored) == 2 and all(len(Path(n).stem) == 64 for n in stored)  # content-hash names only
-    assert not (settings.upload_dir.parent / "etc").exists()
-    assert app.sidebar.dataframe, "the document list is shown"
 
 
 def test_hostile_document_text_is_shown_literally(
@@ -110,5 +119,245 @@ def test_hostile_document_text_is_shown_literally(
     ingest(collect_sources([notes]), settings, HashEmbedder())
     app = run_app()
     app.chat_input[0].set_value("What are the parking rules?").run()
+    app.button_group(key="cite-1").set_value(1).run()
+    raw = "\n".join(m.value for m in app.markdown)
+    assert "](http" not in raw and "<img" not in raw
+    assert "evil" in raw  # shown, as inert text
+
+
+# Chat ---------------------------------------------------------------------------------------------------
+
+
+def test_evidence_then_answer_then_a_source_card_with_the_page(
+    handbook_app: AppTest, app_env: ScriptedChatModel
+) -> None:
+    app = handbook_app
+    app.chat_input[0].set_value(VACATION).run()
+    assert not app.exception
+    evidence = next(e for e in app.expander if e.label.startswith("Evidence"))
+    assert "northwind-handbook.pdf, p. 3" in "\n".join(m.value for m in evidence.markdown).replace("\\", "")
+    assert "27 vacation days" in markdown_text(app)
+    assert len(app_env.prompts) == 1
+    # The answer cites [1]; its citation is a button that opens the source card.
+    cite = app.button_group(key="cite-1")
+    assert [o for o in cite.options] == ["\\[1\\] northwind\\-handbook\\.pdf, p\\. 3"]
+    cite.set_value(1).run()
+    assert not app.exception
+    card = markdown_text(app)
+    assert ":orange-background[" in card and "vacation days per calendar year" in card  # the matching sentence
+    assert len(app.image) == 1, "the PDF page, rendered"
+    labels = [b.label for b in app.get("download_button")]
+    assert "Open page 3 (PDF)" in labels and "Download the whole file" in labels
+    # Reruns keep the card open and do not call the model again.
+    app.run()
+    assert len(app.image) == 1 and len(app_env.prompts) == 1
+    assert app_env.services_built == 1 and app_env.loads == 1  # type: ignore[attr-defined]
+
+
+def test_follow_up_shows_its_rewritten_query_and_new_chat_forgets(
+    handbook_app: AppTest, app_env: ScriptedChatModel
+) -> None:
+    app = handbook_app
+    app.chat_input[0].set_value(VACATION).run()
+    app_env.replies = ["How many days can employees carry over into the next year?"]  # the rewrite
+    app.chat_input[0].set_value("And how many can they carry over?").run()
+    assert not app.exception
+    assert any("Searched for: How many days can employees carry over" in c.value.replace("\\", "") for c in app.caption)
+    assert [m["role"] for m in app_env.prompts[-1]][:3] == ["system", "user", "assistant"], "history is sent"
+    button(app, "New chat").click().run()
+    assert not app.chat_message
+    app.chat_input[0].set_value(VACATION).run()
+    assert [m["role"] for m in app_env.prompts[-1]] == ["system", "user"], "the new chat has no history"
+
+
+def test_export_is_enabled_once_there_is_a_conversation(handbook_app: AppTest) -> None:
+    app = handbook_app
+    export = next(b for b in app.get("download_button") if b.label.startswith("Export"))
+    assert export.proto.disabled
+    app.chat_input[0].set_value(VACATION).run()
+    export = next(b for b in app.get("download_button") if b.label.startswith("Export"))
+    assert not export.proto.disabled
+
+
+def test_chat_markdown_has_questions_answers_and_cited_passages() -> None:
+    messages = [
+        {"role": "user", "content": "How many vacation days?"},
+        {
+            "role": "assistant",
+            "content": "27 days [1]",
+            "query": "vacation days per year",
+            "sources": [
+                {"number": 1, "citation": "handbook.pdf, p. 3", "text": "Employees get 27 days.", "cited": True},
+                {"number": 2, "citation": "x.md", "text": "![a](https://evil.example/a.png)", "cited": False},
+            ],
+        },
+    ]
+    text = ui.chat_markdown(messages, "Conversation")
+    assert text.startswith("# Conversation\n\n## How many vacation days?")
+    assert "27 days \\[1\\]" in text and "\\[1\\] handbook\\.pdf, p\\. 3" in text
+    assert "> Employees get 27 days\\." in text and "Searched for: vacation days per year" in text
+    assert "evil" not in text, "only the cited passages go in"
+
+
+def test_stop_keeps_what_was_written(
+    handbook_app: AppTest, app_env: ScriptedChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamlit stops a run by raising at the next element update; the partial answer must survive it."""
+    app_env.replies = ["Every employee gets twenty seven days of paid vacation each year [1]"]
+    original = DeltaGenerator.markdown
+    updates = {"n": 0}
+
+    def interrupted(self: DeltaGenerator, body: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if isinstance(body, str) and body.endswith("▌"):
+            updates["n"] += 1
+            if updates["n"] == 4:
+                raise StopException()
+        return original(self, body, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DeltaGenerator, "markdown", interrupted)
+    app = handbook_app
+    app.chat_input[0].set_value(VACATION).run()
+    monkeypatch.setattr(DeltaGenerator, "markdown", original)
+    app.run()
+    assert not app.exception
     text = markdown_text(app)
-    assert "](http" not in text and "<img" not in text
+    assert "Every employee gets (stopped)" not in text
+    assert "Every employee gets twenty … (stopped)" in text
+    assert "carry over" not in text
+
+
+# The library --------------------------------------------------------------------------------------------
+
+
+def test_upload_reports_each_file(app_env: ScriptedChatModel, settings: Settings, tmp_path: Path) -> None:
+    from tests.conftest import write_pdf
+
+    scanned = write_pdf(tmp_path / "scan.pdf", ["Some text on the first page.", ""])
+    app = show(run_app(), "Library")
+    app.file_uploader[0].set_value(
+        [
+            ("handbook.pdf", HANDBOOK.read_bytes(), "application/pdf"),
+            ("../../etc/evil.pdf", b"\x89PNG\r\n\x1a\n" + bytes(64), "application/pdf"),
+            ("notes.md", b"# Notes\nThe lab report is due on Friday.", "text/markdown"),
+            ("scan.pdf", scanned.read_bytes(), "application/pdf"),
+        ]
+    ).run()
+    button(app, "Add to index").click().run()
+    assert not app.exception
+    successes = " ".join(s.value for s in app.success).replace("\\", "")
+    errors = " ".join(e.value for e in app.error).replace("\\", "")
+    warnings = " ".join(w.value for w in app.warning).replace("\\", "")
+    assert "handbook.pdf: indexed, 10 pages" in successes and "notes.md: indexed" in successes
+    assert "evil.pdf: failed" in errors and "PNG image" in errors
+    assert "scan.pdf: indexed" in warnings and "no text on pages 2" in warnings
+    stored = sorted(p.name for p in settings.upload_dir.iterdir())
+    assert len(stored) == 3 and all(len(Path(n).stem) == 64 for n in stored)  # content-hash names only
+    assert not (settings.upload_dir.parent / "etc").exists()
+    table = app.dataframe[0].value
+    assert sorted(table["document"]) == ["handbook.pdf", "notes.md", "scan.pdf"]
+    # Adding the same file again: reported as unchanged, nothing re-embedded.
+    app.file_uploader[0].set_value([("handbook.pdf", HANDBOOK.read_bytes(), "application/pdf")]).run()
+    button(app, "Add to index").click().run()
+    assert "handbook.pdf: unchanged" in " ".join(s.value for s in app.success).replace("\\", "")
+
+
+def test_an_uploaded_pdf_shows_its_page_in_the_chat(app_env: ScriptedChatModel, settings: Settings) -> None:
+    app = show(run_app(), "Library")
+    app.file_uploader[0].set_value([("handbook.pdf", HANDBOOK.read_bytes(), "application/pdf")]).run()
+    button(app, "Add to index").click().run()
+    show(app, "Chat").chat_input[0].set_value(VACATION).run()
+    app.button_group(key="cite-1").set_value(1).run()
+    assert not app.exception and len(app.image) == 1
+
+
+def test_delete_removes_a_document(handbook_app: AppTest, settings: Settings, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\nThe lab report is due on Friday.")
+    ingest(collect_sources([notes]), settings, HashEmbedder())
+    app = show(handbook_app, "Library")
+    assert sorted(app.dataframe[0].value["document"]) == ["northwind-handbook.pdf", "notes.md"]
+    app.multiselect(key="doomed").set_value(["notes.md"]).run()
+    button(app, "Delete 1 document").click().run()
+    assert not app.exception
+    assert list(app.dataframe[0].value["document"]) == ["northwind-handbook.pdf"]
+    assert "notes.md: deleted" in " ".join(s.value for s in app.success).replace("\\", "")
+    assert [d.source for d in list_documents(settings)] == ["northwind-handbook.pdf"]
+
+
+def test_collections_are_created_and_picked(handbook_app: AppTest, settings: Settings) -> None:
+    app = handbook_app
+    app.sidebar.text_input(key="new_collection").set_value("../escape").run()
+    button(app, "Create collection").click().run()
+    assert any("not a valid collection name" in e.value for e in app.sidebar.error)
+    app.sidebar.text_input(key="new_collection").set_value("biology").run()
+    button(app, "Create collection").click().run()
+    assert not app.exception
+    assert app.sidebar.selectbox(key="collection").value == "biology"
+    assert any("biology" in i.value and "no documents" in i.value for i in app.info)
+    show(app, "Library").file_uploader[0].set_value([("cells.md", b"# Cells\nMitochondria make ATP.", "text/markdown")])
+    app.run()
+    button(app, "Add to index").click().run()
+    assert list(app.dataframe[0].value["document"]) == ["cells.md"]
+    assert [d.source for d in list_documents(settings, "biology")] == ["cells.md"]
+    app.sidebar.selectbox(key="collection").set_value("default").run()
+    assert list(app.dataframe[0].value["document"]) == ["northwind-handbook.pdf"]
+
+
+# Study mode ---------------------------------------------------------------------------------------------
+
+
+def test_quiz_has_questions_answers_and_sources(handbook_app: AppTest, app_env: ScriptedChatModel) -> None:
+    app = show(handbook_app, "Study")
+    app.slider(key="quiz_count").set_value(3).run()
+    app_env.replies = [
+        "Question: How many vacation days does an employee get?\nAnswer: 27 days",
+        "I cannot write a question about this.",  # unusable: skipped, not guessed at
+        "**Question:** What is the daily meal allowance?\n**Answer:** 45 euros",
+    ]
+    button(app, "Make a quiz").click().run()
+    assert not app.exception
+    text = markdown_text(app)
+    assert "1. How many vacation days does an employee get?" in text
+    assert "2. What is the daily meal allowance?" in text and "3." not in text
+    answers = [e for e in app.expander if e.label == "Answer and source"]
+    assert len(answers) == 2
+    assert "Answer: 27 days" in "\n".join(m.value for m in answers[0].markdown).replace("\\", "").replace("*", "")
+    assert any("From northwind-handbook.pdf, p." in c.value.replace("\\", "") for c in answers[0].caption)
+    assert all("<passage>" in p[-1]["content"] for p in app_env.prompts[-3:]), "passages are quoted as data"
+
+
+def test_summary_goes_section_by_section_with_citations(
+    app_env: ScriptedChatModel, settings: Settings, tmp_path: Path
+) -> None:
+    notes = tmp_path / "biology.md"
+    notes.write_text(
+        "# Cells\nCells are the unit of life. Mitochondria make ATP.\n\n"
+        "# Genetics\nDNA stores genetic information. Genes are copied into RNA.\n\n"
+        "# Evolution\nNatural selection acts on variation between individuals."
+    )
+    ingest(collect_sources([notes]), settings, HashEmbedder())
+    app = show(run_app(), "Study")
+    app_env.replies = ["Cells are life's unit.", "DNA stores information.", "Selection acts on variation."]
+    button(app, "Summarize by section").click().run()
+    assert not app.exception
+    text = markdown_text(app)
+    for title, summary in [("Cells", "Cells are life's unit."), ("Genetics", "DNA stores information.")]:
+        assert title in text and summary in text
+    captions = " ".join(c.value for c in app.caption).replace("\\", "")
+    assert "[1] biology.md, § Cells" in captions and "[3] biology.md, § Evolution" in captions
+
+
+# Settings -----------------------------------------------------------------------------------------------
+
+
+def test_sidebar_shows_the_model_catalog_and_what_is_active(handbook_app: AppTest, app_env: ScriptedChatModel) -> None:
+    app = handbook_app
+    choice = app.sidebar.selectbox(key="model_choice")
+    assert "packaged:smollm2-135m-instruct-q4_1" in choice.options or any("SmolLM2" in o for o in choice.options)
+    assert choice.options[-1] == "Custom GGUF file…"
+    status = " ".join(c.value for c in app.sidebar.caption).replace("\\", "")
+    assert "Embedder: hash-bow" in status and "1 documents" in status and "passages" in status
+    # Answer settings reach the model call.
+    app.sidebar.slider[0].set_value(2).run()  # top-k
+    app.chat_input[0].set_value(VACATION).run()
+    assert app_env.prompts[-1][-1]["content"].count("<source id=") <= 2
