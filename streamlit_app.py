@@ -23,7 +23,7 @@ from assistant.ui import chat_markdown, safe_markdown, source_record
 from ingest import AssistantError, IndexStore, Settings, display_name, ingest, open_index, save_upload
 from ingest.errors import DocumentError
 from ingest.load import SUPPORTED_SUFFIXES
-from ingest.manage import create_collection, delete_documents, list_collections
+from ingest.manage import collection_names, create_collection, delete_documents
 from ingest.types import FileReport
 
 log = logging.getLogger("streamlit_app")
@@ -38,7 +38,9 @@ CUSTOM_MODEL = "custom"
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
 def services() -> ui.Services:
-    return ui.services_factory(Settings())
+    built = ui.services_factory(Settings())
+    built.embedder.embed_query("warm up")  # load it now, so the first question's evidence is instant
+    return built
 
 
 @st.cache_resource(show_spinner="Loading the chat model (the first time, the default model is assembled)…")
@@ -90,7 +92,7 @@ def sidebar(base: Settings) -> Settings:
     bar = st.sidebar
     if "pending_collection" in st.session_state:  # set by "Create", applied before the widget exists
         st.session_state.collection = st.session_state.pop("pending_collection")
-    names = sorted({c.name for c in list_collections(base)} | {base.collection})
+    names = sorted(set(collection_names(base)) | {base.collection})
     st.session_state.setdefault("collection", base.collection)
     collection = bar.selectbox("Collection", names, key="collection")
     with bar.expander("New collection"):
@@ -137,7 +139,8 @@ def sidebar(base: Settings) -> Settings:
 
 def show_status(settings: Settings, store: IndexStore) -> None:
     documents = store.list_documents()
-    size = sum(f.stat().st_size for f in (store.directory / (store.commit_name or "-")).glob("*") if f.is_file())
+    commit = store.directory / "commits" / (store.commit_name or "-")
+    size = sum(f.stat().st_size for f in commit.glob("*") if f.is_file())
     st.sidebar.caption(
         safe_markdown(
             f"Model: {Path(settings.chat_model).name if settings.chat_model.endswith('.gguf') else settings.chat_model}"
@@ -170,32 +173,32 @@ def show_evidence(records: list[dict[str, Any]], question: str) -> None:
 def source_card(record: dict[str, Any], question: str, settings: Settings, store: IndexStore, key: str) -> None:
     """One source: where it is, the passage with its matching sentences, the page itself, and the file."""
     with st.container(border=True):
-        title = f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**"
-        st.markdown(f"{title} · similarity {record['score']:.2f}")
-        st.markdown(highlighted(str(record["text"]), question))
         document = store.documents.get(str(record.get("doc_id", "")))
         path = locate(document, settings) if document is not None else None
-        if path is None:
-            st.caption("The original file is no longer where it was indexed, so its page can't be shown.")
-            return
         page = record.get("page")
+        with_page = path is not None and page is not None and is_pdf(path)
+        text, picture = st.columns([3, 2]) if with_page else (st.container(), None)
+        title = f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**"
+        text.markdown(f"{title} · similarity {record['score']:.2f}")
+        text.markdown(highlighted(str(record["text"]), question))
+        if path is None or document is None:
+            text.caption("The original file is no longer where it was indexed, so its page can't be shown.")
+            return
         name = display_name(str(record["source"]))
-        if page is not None and is_pdf(path):
+        if with_page and picture is not None:
             try:
-                st.image(page_image(str(path), document.doc_id, int(page)), caption=f"Page {page}")  # type: ignore[union-attr]
+                picture.image(page_image(str(path), document.doc_id, int(page)), caption=f"Page {page}")  # type: ignore[arg-type]
             except Exception as exc:  # a page pdfium cannot draw: say so, keep the rest of the card
                 log.warning("Could not render %s page %s: %s", path, page, exc)
-                st.caption(f"Page {page} could not be drawn ({type(exc).__name__}).")
-            st.download_button(
+                picture.caption(f"Page {page} could not be drawn ({type(exc).__name__}).")
+            text.download_button(
                 f"Open page {page} (PDF)",
-                data=lambda: page_pdf(path, int(page)),
+                data=lambda: page_pdf(path, int(page)),  # type: ignore[arg-type]
                 file_name=f"{Path(name).stem}-page-{page}.pdf",
                 mime="application/pdf",
                 key=f"{key}-page",
             )
-        st.download_button(
-            "Download the whole file", data=path.read_bytes, file_name=name, key=f"{key}-file", type="tertiary"
-        )
+        text.download_button("Download the whole file", data=path.read_bytes, file_name=name, key=f"{key}-file")
 
 
 def show_citations(index: int, message: dict[str, Any], settings: Settings, store: IndexStore) -> None:
@@ -214,6 +217,12 @@ def show_citations(index: int, message: dict[str, Any], settings: Settings, stor
     )
     if chosen is not None:
         source_card(shown[chosen], message.get("question", ""), settings, store, key=f"card-{index}-{chosen}")
+    others = [s for s in sources if s["number"] not in shown]
+    if others:
+        with st.expander(f"The other {len(others)} passages the model was given"):
+            for record in others:
+                st.markdown(f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**")
+                st.markdown(highlighted(str(record["text"]), message.get("question", "")))
 
 
 def show_history(settings: Settings, store: IndexStore) -> None:

@@ -10,7 +10,15 @@ from ingest import Embedder, IndexStore, ScoredChunk, SentenceTransformerEmbedde
 
 from .generate import ChatModel, LlamaChatModel, Message
 from .model_files import resolve_chat_model
-from .prompt import NOT_FOUND, build_messages, cited_numbers, is_refusal, parse_rewrite, rewrite_messages
+from .prompt import (
+    NOT_FOUND,
+    build_messages,
+    cited_numbers,
+    is_refusal,
+    needs_context,
+    parse_rewrite,
+    rewrite_messages,
+)
 from .retrieve import CrossEncoderReranker, Reranker, Retrieval, retrieve
 
 log = logging.getLogger(__name__)
@@ -119,7 +127,7 @@ class Assistant:
 
     def standalone(self, question: str, history: list[Message]) -> str:
         """A follow-up question rewritten with the conversation so it can be searched on its own."""
-        if not history or not self.settings.rewrite_followups:
+        if not history or not self.settings.rewrite_followups or not needs_context(question):
             return question
         model = self.chat_model
         text = "".join(model.stream(rewrite_messages(question, history), max_tokens=64, temperature=0.0))

@@ -113,6 +113,21 @@ def rewrite_messages(question: str, history: list[Message]) -> list[Message]:
     return [{"role": "system", "content": REWRITE_PROMPT}, {"role": "user", "content": user}]
 
 
+_REFERS_BACK = re.compile(
+    r"\b(it|its|they|them|their|theirs|that|this|these|those|there|he|him|his|she|her|hers|former|latter|"
+    r"same|such|also|too|else|other|another|more|previous|above)\b|^\s*(and|but|or|so|what about|how about|why|"
+    r"then|ok|okay)\b",
+    re.IGNORECASE,
+)
+_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def needs_context(question: str) -> bool:
+    """Whether a question may lean on the conversation: it refers back ("it", "those", "and …?", "why?") or is
+    too short to stand alone. Anything else is searched as asked, with no model call before the evidence."""
+    return bool(_REFERS_BACK.search(question)) or len(_CONTENT_WORD.findall(question)) < 3
+
+
 def parse_rewrite(text: str, question: str, history: list[Message]) -> str:
     """The model's rewrite, or (when it gave nothing usable) the previous question and this one together."""
     line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")

@@ -75,6 +75,13 @@ def delete_documents(
     return sorted(chosen.values(), key=lambda d: d.source)
 
 
+def collection_names(settings: Settings) -> list[str]:
+    """The names of the collections under `settings.index_dir`, without opening any of them."""
+    if not settings.index_dir.is_dir():
+        return []
+    return sorted(c.name for c in settings.index_dir.iterdir() if c.is_dir() and COLLECTION_NAME.match(c.name))
+
+
 def list_collections(settings: Settings) -> list[CollectionInfo]:
     """Every collection under `settings.index_dir`, empty ones included."""
     if not settings.index_dir.is_dir():

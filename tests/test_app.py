@@ -361,3 +361,16 @@ def test_sidebar_shows_the_model_catalog_and_what_is_active(handbook_app: AppTes
     app.sidebar.slider[0].set_value(2).run()  # top-k
     app.chat_input[0].set_value(VACATION).run()
     assert app_env.prompts[-1][-1]["content"].count("<source id=") <= 2
+
+
+def test_a_source_whose_file_is_gone_says_so(app_env: ScriptedChatModel, settings: Settings, tmp_path: Path) -> None:
+    copy = tmp_path / "handbook.pdf"
+    copy.write_bytes(HANDBOOK.read_bytes())
+    ingest(collect_sources([copy]), settings, HashEmbedder())
+    copy.unlink()
+    app = run_app()
+    app.chat_input[0].set_value(VACATION).run()
+    app.button_group(key="cite-1").set_value(1).run()
+    assert not app.exception and not app.image
+    assert any("no longer where it was indexed" in c.value for c in app.caption)
+    assert "27 vacation days" in markdown_text(app), "the passage itself is still shown"

@@ -12,6 +12,7 @@ import pytest
 
 from ingest import Embedder, IndexStoreError, Settings, collect_sources, ingest, open_index
 from ingest.manage import (
+    collection_names,
     create_collection,
     delete_collection,
     delete_documents,
@@ -94,6 +95,7 @@ def test_collections_are_separate_and_managed(settings: Settings, embedder: Hash
     assert {c.source for c in open_index(course, embedder).chunks}.isdisjoint({"northwind-handbook.pdf"})
     delete_collection(settings, "biology-101")
     assert [c.name for c in list_collections(settings)] == ["default", "empty-team"]
+    assert collection_names(settings) == ["default", "empty-team"]
     with pytest.raises(IndexStoreError, match="not a valid collection name"):
         create_collection(settings, "../escape")
 

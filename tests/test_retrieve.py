@@ -74,3 +74,14 @@ def test_an_unusable_rewrite_falls_back_to_both_questions() -> None:
     assert (
         parse_rewrite("The documents don't cover this question.", "And?", history) == "What is the notice period? And?"
     )
+
+
+def test_only_questions_that_refer_back_are_rewritten() -> None:
+    from assistant.prompt import needs_context
+
+    for follow_up in ["And how long is that leave?", "Why?", "What about managers?", "Does it apply to interns?",
+                      "How many of those are paid?", "and for contractors"]:  # fmt: skip
+        assert needs_context(follow_up), follow_up
+    for standalone in ["How many vacation days do employees get per year?", "What is the daily meal allowance?",
+                       "When was Northwind Analytics founded?"]:  # fmt: skip
+        assert not needs_context(standalone), standalone

@@ -1,0 +1,51 @@
+"""Study mode: passages spread through the material, quiz replies parsed strictly, sections merged sensibly."""
+
+from __future__ import annotations
+
+from assistant.study import parse_quiz, pick_passages, quiz, sections, summarize
+from ingest import Chunk
+from tests.conftest import ScriptedChatModel
+
+
+def chunk(i: int, heading: str | None = None, page: int | None = None, words: int = 40, source: str = "a.md") -> Chunk:
+    text = " ".join(f"w{i}x{j}" for j in range(words))
+    return Chunk(f"c{i}", "d", source, text, page, heading, 0, len(text))
+
+
+def test_passages_are_spread_and_substantial() -> None:
+    chunks = [chunk(i, page=i) for i in range(20)] + [chunk(99, page=5, words=3)]
+    picked = pick_passages(chunks, 4)
+    assert len(picked) == 4 and all(len(c.text.split()) >= 25 for c in picked)
+    pages = [c.page for c in picked]
+    assert pages == sorted(pages) and pages[0] < 5 and pages[-1] >= 15
+
+
+def test_quiz_replies_are_parsed_or_skipped() -> None:
+    assert parse_quiz("Question: What do mitochondria make?\nAnswer: ATP") == ("What do mitochondria make?", "ATP")
+    assert parse_quiz("1. **Question:** Where is DNA stored?\n**Answer:** the nucleus") == (
+        "Where is DNA stored?",
+        "the nucleus",
+    )
+    assert parse_quiz("Sure! Here is a question about cells.") is None
+    model = ScriptedChatModel(["Question: What is w1x0?\nAnswer: a word", "no idea"])
+    items = list(quiz(model, [chunk(1), chunk(2)], 2))
+    assert [i.question for i in items] == ["What is w1x0?"] and items[0].source.id == "c1"
+    assert "<passage>" in model.prompts[0][-1]["content"]
+
+
+def test_sections_follow_headings_and_merge_down_to_the_limit() -> None:
+    chunks = [chunk(i, heading=f"H{i // 2}") for i in range(12)]  # 6 headings, 2 chunks each
+    found = sections(chunks, max_sections=8)
+    assert [s.title for s in found] == [f"H{i}" for i in range(6)]
+    merged = sections(chunks, max_sections=3)
+    assert len(merged) == 3 and sum(len(s.chunks) for s in merged) == 12
+    paged = sections([chunk(i, page=i // 3 + 1) for i in range(9)], max_sections=8)
+    assert [s.title for s in paged] == ["Page 1", "Page 2", "Page 3"]
+    assert paged[0].citation() == "a.md, p. 1"
+
+
+def test_a_long_section_is_cut_to_fit_the_window() -> None:
+    model = ScriptedChatModel(["A summary."], context_size=512)
+    section = sections([chunk(i, heading="Long", words=200) for i in range(10)])[0]
+    assert summarize(model, section) == "A summary."
+    assert model.count_tokens(model.prompts[0][-1]["content"]) < 512
