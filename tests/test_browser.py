@@ -38,7 +38,7 @@ def test_upload_ask_and_see_the_cited_page(chromium_available: None, tmp_path: P
         "DOCQA_MAX_ANSWER_TOKENS": "48",
     }
     with live_app(env, log=tmp_path / "app.log") as url, browser() as chromium:
-        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        page = chromium.new_page(viewport={"width": 1400, "height": 1500})
         page.set_default_timeout(120_000)
         page.goto(url)
         views = page.get_by_test_id("stButtonGroup").first

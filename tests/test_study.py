@@ -45,7 +45,9 @@ def test_sections_follow_headings_and_merge_down_to_the_limit() -> None:
 
 
 def test_a_long_section_is_cut_to_fit_the_window() -> None:
-    model = ScriptedChatModel(["A summary."], context_size=512)
+    model = ScriptedChatModel(["A summary."], context_size=1024)
     section = sections([chunk(i, heading="Long", words=200) for i in range(10)])[0]
     assert summarize(model, section) == "A summary."
-    assert model.count_tokens(model.prompts[0][-1]["content"]) < 512
+    prompt = model.prompts[0][-1]["content"]
+    assert model.count_tokens(prompt) < 1024
+    assert "w0x0" in prompt and "w5x0" in prompt, "passages from all through the section, not just its start"
