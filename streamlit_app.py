@@ -145,9 +145,18 @@ def show_status(settings: Settings, store: IndexStore) -> None:
         safe_markdown(
             f"Model: {Path(settings.chat_model).name if settings.chat_model.endswith('.gguf') else settings.chat_model}"
             f"\nEmbedder: {settings.embedding_model}"
-            f"\nIndex: {len(documents)} documents, {len(store)} passages, {size / 1e6:.1f} MB ({store.index_kind})"
+            f"\nIndex: {_count(len(documents), 'document')}, {_count(len(store), 'passage')}, "
+            f"{_size(size)} ({store.index_kind})"
         )
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
 # Evidence and source cards ---------------------------------------------------------------------------
@@ -157,7 +166,7 @@ def highlighted(text: str, question: str) -> str:
     """The passage as safe Markdown, with the sentences that match the question highlighted."""
     parts = []
     for sentence in highlight(text, question):
-        body = safe_markdown(sentence.text.strip())
+        body = safe_markdown(" ".join(sentence.text.split()))  # a PDF's line wraps are not line breaks
         parts.append(f":orange-background[{body}]" if sentence.matches and body else body)
     return " ".join(parts)
 
@@ -303,12 +312,12 @@ def chat_view(settings: Settings, store: IndexStore) -> None:
     question = st.chat_input("Ask a question about your documents", disabled=len(store) == 0)
     if question:
         answer(question, settings, store)
-    left, right, _ = toolbar.columns([1, 1, 4])
-    if left.button("New chat", disabled=not st.session_state.messages):
+    row = toolbar.container(horizontal=True)
+    if row.button("New chat", disabled=not st.session_state.messages):
         st.session_state.messages = []
         st.session_state.chat.reset()
         st.rerun()
-    right.download_button(
+    row.download_button(
         "Export chat (Markdown)",
         data=chat_markdown(st.session_state.messages, f"Conversation: {settings.collection}"),
         file_name="conversation.md",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,8 @@ def split_sentences(text: str) -> list[str]:
 def highlight(text: str, question: str) -> list[Sentence]:
     """Split a passage into sentences and mark those that match the question best.
 
-    A sentence matches when it shares at least half as many of the question's content words (stemmed) as the
-    best sentence does, and at least one; so the best evidence is always marked and noise never is.
+    A sentence matches when it shares at least three quarters as many of the question's content words (stemmed)
+    as the best sentence does, and at least one: the best evidence is always marked, passing mentions are not.
     """
     sentences = split_sentences(text)
     wanted = _terms(question)
@@ -57,7 +58,7 @@ def highlight(text: str, question: str) -> list[Sentence]:
     best = max(overlaps, default=0)
     if best == 0:
         return [Sentence(s, False) for s in sentences]
-    return [Sentence(s, n >= max(1, (best + 1) // 2)) for s, n in zip(sentences, overlaps, strict=True)]
+    return [Sentence(s, n >= max(1, math.ceil(0.75 * best))) for s, n in zip(sentences, overlaps, strict=True)]
 
 
 # The original file --------------------------------------------------------------------------------------

@@ -356,7 +356,7 @@ def test_sidebar_shows_the_model_catalog_and_what_is_active(handbook_app: AppTes
     assert "packaged:smollm2-135m-instruct-q4_1" in choice.options or any("SmolLM2" in o for o in choice.options)
     assert choice.options[-1] == "Custom GGUF file…"
     status = " ".join(c.value for c in app.sidebar.caption).replace("\\", "")
-    assert "Embedder: hash-bow" in status and "1 documents" in status and "passages" in status
+    assert "Embedder: hash-bow" in status and "1 document, " in status and "passages" in status
     # Answer settings reach the model call.
     app.sidebar.slider[0].set_value(2).run()  # top-k
     app.chat_input[0].set_value(VACATION).run()
