@@ -114,14 +114,17 @@ def render_page(path: Path, page: int, width: int = 900) -> bytes:
 
 
 def page_pdf(path: Path, page: int) -> bytes:
-    """One 1-based page of a PDF as a PDF of its own, for opening the cited page directly."""
-    from pypdf import PdfReader, PdfWriter
+    """One 1-based page of a PDF as a PDF of its own, for opening the cited page directly (pdfium, which also
+    reads the files pypdf gives up on)."""
+    import pypdfium2 as pdfium
 
-    reader = PdfReader(str(path))
-    if reader.is_encrypted:
-        reader.decrypt("")
-    writer = PdfWriter()
-    writer.add_page(reader.pages[page - 1])
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    source = pdfium.PdfDocument(str(path))
+    single = pdfium.PdfDocument.new()
+    try:
+        single.import_pages(source, [page - 1])
+        buffer = io.BytesIO()
+        single.save(buffer)
+        return buffer.getvalue()
+    finally:
+        single.close()
+        source.close()
