@@ -25,19 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.live_app import ANSWER_DONE, ROOT, browser, live_app
+from scripts.live_app import ANSWER_DONE, QUESTIONS, ROOT, browser, live_app
 
 NO_STOP_BUTTON = "() => ![...document.querySelectorAll('button')].some(b => b.innerText.includes('Stop generating'))"
-QUESTIONS = [
-    "How many vacation days do employees get per year?",
-    "What is the daily meal allowance when travelling?",
-    "How long must passwords be?",
-    "How long is parental leave?",
-    "What are the core working hours?",
-    "What is the notice period when leaving the company?",
-    "How much does Northwind contribute to the pension?",
-    "When was Northwind Analytics founded?",
-]
 
 
 def measure(url: str, questions: list[str]) -> list[dict[str, float]]:

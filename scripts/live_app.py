@@ -24,6 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]  # fmt: skip
+#: Questions the sample documents in data/docs answer, one fact each.
+QUESTIONS = [
+    "How many vacation days do employees get per year?",
+    "What is the daily meal allowance when travelling?",
+    "How long must passwords be?",
+    "How long is parental leave?",
+    "What are the core working hours?",
+    "What is the notice period when leaving the company?",
+    "How much does Northwind contribute to the pension?",
+    "When was Northwind Analytics founded?",
+]
 #: Text the app shows once an answer has finished (the citation buttons under it).
 ANSWER_DONE = "Sources: pick one|Passages given to the model|The documents don't cover"
 

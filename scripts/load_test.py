@@ -23,18 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.live_app import ANSWER_DONE, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_app
-
-QUESTIONS = [
-    "How many vacation days do employees get per year?",
-    "What is the daily meal allowance when travelling?",
-    "How long must passwords be?",
-    "How long is parental leave?",
-    "What are the core working hours?",
-    "What is the notice period when leaving the company?",
-    "How much does Northwind contribute to the pension?",
-    "When was Northwind Analytics founded?",
-]
+from scripts.live_app import ANSWER_DONE, CHROMIUM, CHROMIUM_ARGS, QUESTIONS, ROOT, free_port, start_app
 
 
 async def session(browser, url: str, questions: list[str], results: list[dict]) -> None:  # type: ignore[no-untyped-def]
