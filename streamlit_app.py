@@ -20,7 +20,17 @@ from assistant.generate import ChatModel
 from assistant.model_files import available_models
 from assistant.retrieve import CrossEncoderReranker, Reranker
 from assistant.ui import chat_markdown, safe_markdown, source_record
-from ingest import AssistantError, IndexStore, Settings, display_name, ingest, open_index, save_upload
+from ingest import (
+    AssistantError,
+    Chunk,
+    IndexStore,
+    ScoredChunk,
+    Settings,
+    display_name,
+    ingest,
+    open_index,
+    save_upload,
+)
 from ingest.errors import DocumentError
 from ingest.load import SUPPORTED_SUFFIXES
 from ingest.manage import collection_names, create_collection, delete_documents
@@ -93,7 +103,8 @@ def sidebar(base: Settings) -> Settings:
     if "pending_collection" in st.session_state:  # set by "Create", applied before the widget exists
         st.session_state.collection = st.session_state.pop("pending_collection")
     names = sorted(set(collection_names(base)) | {base.collection})
-    st.session_state.setdefault("collection", base.collection)
+    if st.session_state.get("collection") not in names:  # first run, or deleted from the command line
+        st.session_state.collection = base.collection
     collection = bar.selectbox("Collection", names, key="collection")
     with bar.expander("New collection"):
         name = st.text_input("Name", key="new_collection", placeholder="e.g. biology-notes")
@@ -171,12 +182,20 @@ def highlighted(text: str, question: str) -> str:
     return " ".join(parts)
 
 
+def citation_title(record: dict[str, Any]) -> str:
+    return f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**"
+
+
+def show_passages(records: list[dict[str, Any]], question: str) -> None:
+    for record in records:
+        st.markdown(citation_title(record))
+        st.markdown(highlighted(str(record["text"]), question))
+
+
 def show_evidence(records: list[dict[str, Any]], question: str) -> None:
     """The retrieved passages, at once, before the model has written anything."""
     with st.expander(f"Evidence: {len(records)} passages found", expanded=True):
-        for record in records:
-            st.markdown(f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**")
-            st.markdown(highlighted(str(record["text"]), question))
+        show_passages(records, question)
 
 
 def source_card(record: dict[str, Any], question: str, settings: Settings, store: IndexStore, key: str) -> None:
@@ -187,8 +206,7 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
         page = record.get("page")
         with_page = path is not None and page is not None and is_pdf(path)
         text, picture = st.columns([3, 2]) if with_page else (st.container(), None)
-        title = f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**"
-        text.markdown(f"{title} · similarity {record['score']:.2f}")
+        text.markdown(f"{citation_title(record)} · similarity {record['score']:.2f}")
         text.markdown(highlighted(str(record["text"]), question))
         if path is None or document is None:
             text.caption("The original file is no longer where it was indexed, so its page can't be shown.")
@@ -229,9 +247,7 @@ def show_citations(index: int, message: dict[str, Any], settings: Settings, stor
     others = [s for s in sources if s["number"] not in shown]
     if others:
         with st.expander(f"The other {len(others)} passages the model was given"):
-            for record in others:
-                st.markdown(f"**\\[{record['number']}\\] {safe_markdown(record['citation'])}**")
-                st.markdown(highlighted(str(record["text"]), message.get("question", "")))
+            show_passages(others, message.get("question", ""))
 
 
 def show_history(settings: Settings, store: IndexStore) -> None:
@@ -288,7 +304,6 @@ def answer(question: str, settings: Settings, store: IndexStore) -> None:
         stream = reply.stream()
         try:
             for _piece in stream:
-                record["content"] = reply.text
                 placeholder.markdown(safe_markdown(reply.text) + " ▌")
         finally:  # also when "Stop" (or anything else) interrupts the run: keep what was written
             stream.close()
@@ -445,7 +460,7 @@ def study_view(settings: Settings, store: IndexStore) -> None:
     show_study(settings, store)
 
 
-def run_quiz(settings: Settings, chunks: list[Any], count: int, title: str) -> None:
+def run_quiz(settings: Settings, chunks: list[Chunk], count: int, title: str) -> None:
     items: list[dict[str, Any]] = []
     st.session_state.study = {"kind": "quiz", "title": title, "items": items}
     with st.status("Writing questions…", expanded=False) as status:
@@ -456,7 +471,7 @@ def run_quiz(settings: Settings, chunks: list[Any], count: int, title: str) -> N
         status.update(label=f"{len(items)} questions", state="complete")
 
 
-def run_summary(settings: Settings, chunks: list[Any], title: str) -> None:
+def run_summary(settings: Settings, chunks: list[Chunk], title: str) -> None:
     items: list[dict[str, Any]] = []
     st.session_state.study = {"kind": "summary", "title": title, "items": items}
     parts = study.sections(chunks)
@@ -476,9 +491,7 @@ def run_summary(settings: Settings, chunks: list[Any], title: str) -> None:
         status.update(label=f"{len(items)} sections summarized", state="complete")
 
 
-def _chunk_record(chunk: Any) -> dict[str, Any]:
-    from ingest import ScoredChunk
-
+def _chunk_record(chunk: Chunk) -> dict[str, Any]:
     return source_record(1, ScoredChunk(chunk, 1.0))
 
 

@@ -358,8 +358,10 @@ def test_sidebar_shows_the_model_catalog_and_what_is_active(handbook_app: AppTes
     status = " ".join(c.value for c in app.sidebar.caption).replace("\\", "")
     assert "Embedder: hash-bow" in status and "1 document, " in status and "passages" in status
     # Answer settings reach the model call.
-    app.sidebar.slider[0].set_value(2).run()  # top-k
     app.chat_input[0].set_value(VACATION).run()
+    assert app_env.prompts[-1][-1]["content"].count("<source id=") > 2, "the default top-k gives more than 2"
+    app.sidebar.slider[0].set_value(2).run()  # top-k
+    app.chat_input[0].set_value("What is the daily meal allowance when travelling?").run()
     assert app_env.prompts[-1][-1]["content"].count("<source id=") <= 2
 
 
@@ -374,3 +376,17 @@ def test_a_source_whose_file_is_gone_says_so(app_env: ScriptedChatModel, setting
     assert not app.exception and not app.image
     assert any("no longer where it was indexed" in c.value for c in app.caption)
     assert "27 vacation days" in markdown_text(app), "the passage itself is still shown"
+
+
+def test_a_collection_deleted_elsewhere_falls_back_to_the_default(handbook_app: AppTest, settings: Settings) -> None:
+    from ingest.manage import create_collection, delete_collection
+
+    create_collection(settings, "gone-soon")
+    create_collection(settings, "archive")  # sorts first: the fallback must be the configured one, not the first
+    app = handbook_app
+    app.run()
+    app.sidebar.selectbox(key="collection").set_value("gone-soon").run()
+    delete_collection(settings, "gone-soon")
+    app.run()
+    assert not app.exception
+    assert app.sidebar.selectbox(key="collection").value == "default"
