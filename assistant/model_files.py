@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import ModelError, Settings
+from ingest.files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def packaged_model_path(name: str, model_dir: Path, on_progress: Callable[[int, 
     if not model.single_file and not _is_verified(target, model.sha256, model_dir):
         _assemble(model, parts, target, on_progress)
     if not _is_verified(target, model.sha256, model_dir):
-        digest = _sha256(target)
+        digest = sha256_file(target)
         if digest != model.sha256:
             raise ModelError(
                 f"{target} has SHA-256 {digest}, expected {model.sha256}: the file is damaged. "
@@ -179,14 +180,6 @@ def _write_marker(target: Path, model_dir: Path, sha256: str) -> None:
         )
     except OSError as exc:  # a read-only model folder only costs a re-hash next time
         log.info("Cannot record verification of %s: %s", target, exc)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(8 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_gguf_magic(path: Path) -> None:

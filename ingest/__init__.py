@@ -4,19 +4,21 @@ from .chunk import Chunker, split_sections
 from .embed import Embedder, SentenceTransformerEmbedder, resolve_embedder
 from .errors import AssistantError, DocumentError, IndexStoreError, ModelError
 from .load import SUPPORTED_SUFFIXES, load_bytes, load_file, sniff
-from .pipeline import SourceFile, collect_sources, index_config, ingest, make_chunker, open_index
+from .names import display_name, printable
+from .pipeline import index_config, ingest, make_chunker, open_index
 from .quiet import quiet_third_party_output
-from .settings import DATA_DIR, Settings
+from .settings import DATA_DIR, Settings, setting_origins
+from .sources import SourceFile, Sources, collect_sources
 from .store import IndexConfig, IndexStore, writer_lock
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument, Page, ScoredChunk
-from .uploads import display_name, save_upload
+from .uploads import save_upload
 
 __all__ = [
     # settings and errors
-    "DATA_DIR", "Settings", "AssistantError", "DocumentError", "IndexStoreError", "ModelError",
+    "DATA_DIR", "Settings", "setting_origins", "AssistantError", "DocumentError", "IndexStoreError", "ModelError",
     # loading
     "SUPPORTED_SUFFIXES", "load_bytes", "load_file", "sniff", "LoadedDocument", "Page",
-    "display_name", "save_upload",
+    "display_name", "printable", "save_upload",
     # chunking
     "Chunker", "split_sections", "Chunk",
     # embedding
@@ -26,6 +28,6 @@ __all__ = [
     # the program's edges
     "quiet_third_party_output",
     # the run
-    "SourceFile", "collect_sources", "index_config", "ingest", "make_chunker", "open_index",
+    "SourceFile", "Sources", "collect_sources", "index_config", "ingest", "make_chunker", "open_index",
     "FileReport", "IngestReport",
 ]  # fmt: skip

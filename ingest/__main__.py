@@ -18,11 +18,13 @@ from . import (
     Settings,
     collect_sources,
     ingest,
+    printable,
     quiet_third_party_output,
+    setting_origins,
 )
 from .manage import create_collection, delete_collection, delete_documents, list_collections, list_documents
 
-STATUSES = ("indexed", "unchanged", "renamed", "duplicate", "failed")
+STATUSES = ("indexed", "unchanged", "renamed", "duplicate", "skipped", "failed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,26 +55,30 @@ def main(argv: list[str] | None = None) -> int:
     if not managing and not args.paths:
         parser.error("give files or folders to ingest, or a management option such as --list")
     overrides = {k: v for k, v in {"index_dir": args.index_dir, "collection": args.collection}.items() if v}
+    for line in setting_origins():
+        print(f"settings: {printable(line)}", file=sys.stderr)
     try:
         settings = Settings(**overrides)
         if managing:
             return _manage(args, settings)
         return _ingest(args, settings)
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except ValueError as exc:  # settings that do not validate, e.g. a bad collection name
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
+    missing = [printable(str(p)) for p in args.paths if not p.exists()]
     if missing:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     sources = collect_sources(args.paths)
-    if not sources:
+    if not sources and not args.sync:
+        for skipped in sources.skipped:
+            print(f"skipped {printable(skipped.source)}: {printable(skipped.reason)}", file=sys.stderr)
         print("error: no supported files (.pdf .md .txt .docx .html) under the given paths.", file=sys.stderr)
         return 2
     embedder = SentenceTransformerEmbedder(settings)
@@ -88,16 +94,15 @@ def _manage(args: argparse.Namespace, settings: Settings) -> int:
         documents = list_documents(settings)
         if not documents:
             print(f"The collection {settings.collection!r} has no documents.")
-        width = max([len(d.source) for d in documents] + [8])
+        names = [printable(d.source) for d in documents]
+        width = max([len(n) for n in names] + [8])
         print(f"{'document':<{width}}  {'pages':>5} {'chunks':>6} {'size':>9}  {'ingested (UTC)':<20} id")
-        for d in documents:
+        for d, name in zip(documents, names, strict=True):
             size = f"{d.size_bytes / 1e6:.1f} MB" if d.size_bytes >= 100_000 else f"{d.size_bytes / 1e3:.1f} kB"
-            print(
-                f"{d.source:<{width}}  {d.pages:>5} {d.chunks:>6} {size:>9}  {d.ingested_at[:19]:<20} {d.doc_id[:12]}"
-            )
+            print(f"{name:<{width}}  {d.pages:>5} {d.chunks:>6} {size:>9}  {d.ingested_at[:19]:<20} {d.doc_id[:12]}")
     elif args.delete:
         for d in delete_documents(settings, args.delete):
-            print(f"deleted {d.source} ({d.chunks} chunks)")
+            print(f"deleted {printable(d.source)} ({d.chunks} chunks)")
     elif args.collections:
         collections = list_collections(settings)
         if not collections:
@@ -134,16 +139,17 @@ def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
 
 
 def _print_report(report: IngestReport, settings: Settings) -> None:
-    width = max([len(f.source) for f in report.files] + [4])
+    names = [printable(f.source) for f in report.files]
+    width = max([len(n) for n in names] + [4])
     print(f"\n{'file':<{width}}  {'status':<9} {'pages':>5} {'chunks':>6}  notes")
-    for f in report.files:
+    for f, name in zip(report.files, names, strict=True):
         notes = f.reason
         if f.empty_pages:
             listed = ", ".join(map(str, f.empty_pages[:10])) + (" ..." if len(f.empty_pages) > 10 else "")
             notes = (notes + "; " if notes else "") + f"no extractable text on pages {listed}"
         if f.warnings:
             notes = (notes + "; " if notes else "") + "; ".join(f.warnings[:3])
-        print(f"{f.source:<{width}}  {f.status:<9} {f.pages:>5} {f.chunks:>6}  {notes}")
+        print(f"{name:<{width}}  {f.status:<9} {f.pages:>5} {f.chunks:>6}  {printable(notes)}")
     counts = {s: sum(1 for f in report.files if f.status == s) for s in STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     print(f"\n{summary} in {report.seconds:.1f} s -> {settings.collection_dir}")

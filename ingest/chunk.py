@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from .errors import DocumentError
 from .types import Chunk, LoadedDocument
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+# Only the marker is matched by a pattern; the title is cut with str methods, so a heading line of any length
+# (`# ###...###x`) costs linear time. (The former `(.+?)[ \t#]*$` backtracked quadratically.)
+_HEADING_MARK = re.compile(r"(#{1,6})[ \t]+")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 # Pieces longer than this (in characters) are cut before the token-aware splitter sees them, so that one
 # enormous line costs linear time instead of one tokenizer call per character.
 _MAX_PIECE_CHARS = 20_000
+# A heading is context, not content: one longer than this is cut, so that a hostile heading line is neither
+# copied into every chunk's header nor counted again for each of them.
+MAX_HEADING_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,7 @@ class Chunker:
         chunk_overlap: int,
         header_tokens: int,
         max_tokens: int,
+        max_chunks: int | None = None,
     ) -> None:
         if chunk_size + header_tokens + 1 > max_tokens:
             raise ValueError(
@@ -53,6 +61,7 @@ class Chunker:
         self.chunk_overlap = chunk_overlap
         self.header_tokens = header_tokens
         self.max_tokens = max_tokens
+        self.max_chunks = max_chunks
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
@@ -62,11 +71,26 @@ class Chunker:
             strip_whitespace=True,
         )
 
-    def split(self, document: LoadedDocument) -> list[Chunk]:
-        chunks = []
+    def split(self, document: LoadedDocument, *, deadline: float | None = None) -> list[Chunk]:
+        """The document's chunks, in order. DocumentError when it would make more than `max_chunks` chunks,
+        or when splitting is still going at `deadline` (a `time.monotonic()` value): the same time limit as
+        parsing, so no file can hold an ingest (and its writer lock) for longer."""
+        chunks: list[Chunk] = []
         for page in document.pages:
             for section in split_sections(page.text):
                 for start, text in self._split_text(section.text):
+                    if self.max_chunks is not None and len(chunks) >= self.max_chunks:
+                        raise DocumentError(
+                            document.source,
+                            f"it would make more than {self.max_chunks:,} passages (max_chunks_per_file); split "
+                            "the file, or raise the limit if it really is that long.",
+                        )
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise DocumentError(
+                            document.source,
+                            "splitting it into passages took longer than the parsing time limit, so it was "
+                            "stopped (a degenerate or hostile file?). Raise parse_timeout_s if it is just large.",
+                        )
                     begin = section.start + start
                     chunks.append(
                         Chunk(
@@ -85,9 +109,9 @@ class Chunker:
 
     def embedding_text(self, chunk: Chunk) -> str:
         """Header and text, as embedded; the header is cut to its budget so the whole fits the embedder."""
-        header = chunk.header()
         if self.header_tokens == 0:
             return chunk.text
+        header = chunk.header()[: self.header_tokens * 16]  # no token is longer than that many characters
         while header and self.count_tokens(header) > self.header_tokens:
             header = header[: int(len(header) * 0.8)].rstrip()
         text = f"{header}\n{chunk.text}" if header else chunk.text
@@ -131,21 +155,39 @@ def split_sections(text: str) -> list[Section]:
     section_start = 0
     offset = 0
     heading: str | None = None
+    body = False  # whether the open section has text besides its heading lines
     for line in text.splitlines(keepends=True):
         if _FENCE.match(line):
             in_fence = not in_fence
-        match = None if in_fence else _HEADING.match(line.rstrip("\n"))
-        if match:
-            if text[section_start:offset].strip():
+        found = None if in_fence else _heading(line)
+        if found:
+            # A heading with no text of its own stays with the next one (a run of headings is one section,
+            # not one chunk per line), so degenerate structure cannot multiply the chunks.
+            if body and text[section_start:offset].strip():
                 sections.append(Section(text[section_start:offset], section_start, heading))
-            level = len(match.group(1))
-            path = [(lvl, title) for lvl, title in path if lvl < level] + [(level, match.group(2).strip())]
-            heading = " > ".join(title for _, title in path)
-            section_start = offset
+                section_start = offset
+            level, title = found
+            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+            heading = " > ".join(t for _, t in path)
+            body = False
+        elif line.strip():
+            body = True
         offset += len(line)
     if text[section_start:].strip():
         sections.append(Section(text[section_start:], section_start, heading))
     return sections
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of a Markdown ATX heading line, or None; linear in the line's length."""
+    match = _HEADING_MARK.match(line)
+    if match is None:
+        return None
+    rest = line[match.end() :].rstrip("\r\n")
+    title = rest.rstrip(" \t#").strip() or rest.strip()
+    if len(title) > MAX_HEADING_CHARS:
+        title = title[: MAX_HEADING_CHARS - 1] + "…"
+    return (len(match.group(1)), title) if title else None
 
 
 def _locate(piece: str, part: str, previous_start: int, previous_end: int, overlap_share: float) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DocumentError
+from .files import check_size, read_file, sha256_bytes
 from .pdf import read_pdf
 from .text import clean_text, decode_text
 from .types import LoadedDocument, Page
@@ -39,20 +39,8 @@ def load_file(path: Path, source: str | None = None, *, max_bytes: int | None = 
     Raises DocumentError naming the file and the reason when it cannot be read.
     """
     source = source or path.name
-    return load_bytes(read_source(path, source), source, suffix=path.suffix.lower(), max_bytes=max_bytes)
-
-
-def read_source(path: Path, source: str) -> bytes:
-    """A file's bytes, or DocumentError naming it and saying why it cannot be read."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(source, f"cannot be read ({exc.strerror or exc}).") from exc
-
-
-def content_id(data: bytes) -> str:
-    """A document's identity: the SHA-256 of its bytes, whatever its name."""
-    return hashlib.sha256(data).hexdigest()
+    data = read_file(path, source, max_bytes=max_bytes)
+    return load_bytes(data, source, suffix=path.suffix.lower(), max_bytes=max_bytes)
 
 
 def load_bytes(data: bytes, source: str, *, suffix: str, max_bytes: int | None = None) -> LoadedDocument:
@@ -69,28 +57,37 @@ def load_bytes(data: bytes, source: str, *, suffix: str, max_bytes: int | None =
         raise DocumentError(source, "no extractable text (scanned or image-only PDF? OCR it first).")
     return LoadedDocument(
         source=source,
-        doc_id=content_id(data),
-        title=title or Path(source).stem,
+        doc_id=sha256_bytes(data),
+        title=_short(title.strip() or Path(source).stem),
         pages=pages,
         size_bytes=len(data),
         warnings=warnings,
     )
 
 
+def _short(title: str, limit: int = 200) -> str:
+    """A title is shown and embedded with every chunk: a hostile one is cut to a sane length."""
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
 def check_bytes(data: bytes, source: str, max_bytes: int | None) -> None:
     """Refuse empty files and files over the size limit before anything parses them."""
     if not data.strip():
         raise DocumentError(source, "the file is empty.")
-    if max_bytes is not None and len(data) > max_bytes:
-        raise DocumentError(
-            source, f"the file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (max_file_mb)."
-        )
+    check_size(len(data), source, max_bytes)
+
+
+def looks_like_pdf(head: bytes) -> bool:
+    """A PDF header within the first 1,024 bytes, where readers (pypdf, pdfium, Acrobat) look for it. The one
+    test of "is this a PDF", for ingestion and for the app's page view alike."""
+    return b"%PDF-" in head[:1024]
 
 
 def sniff(data: bytes, suffix: str, source: str = "") -> str:
     """The file's real type: `pdf`, `docx`, `html`, `markdown` or `text`; DocumentError for anything else."""
     head = data[:1024]
-    if b"%PDF-" in head:
+    if looks_like_pdf(head):
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         try:

@@ -6,17 +6,17 @@ built with.
 
 from __future__ import annotations
 
-import re
+import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import IndexStoreError
+from .names import COLLECTION_NAME, printable
 from .settings import Settings
 from .store import IndexStore, config_of, read_current, writer_lock
 from .types import DocumentInfo
-
-COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,29 +50,40 @@ def list_documents(settings: Settings, collection: str | None = None) -> list[Do
 def delete_documents(
     settings: Settings, names: list[str], collection: str | None = None, *, lock_timeout: float = 600.0
 ) -> list[DocumentInfo]:
-    """Remove documents, named by source (as listed) or by content hash (a unique prefix of 8+ characters
-    will do), in one commit. Returns what was removed; raises IndexStoreError naming anything not found."""
+    """Remove documents, named by their name as listed, by the path of their file, or by content hash (a
+    unique prefix of 8+ characters will do), in one commit. Returns what was removed; raises IndexStoreError
+    naming anything not found or not unique, and then removes nothing."""
     directory = _collection_dir(settings, collection)
     with writer_lock(directory, timeout=lock_timeout):
         store = open_collection(settings, collection)
         chosen: dict[str, DocumentInfo] = {}
         missing = []
         for name in names:
-            matches = [
-                d
-                for d in store.documents.values()
-                if d.source == name or (len(name) >= 8 and d.doc_id.startswith(name.lower()))
-            ]
+            matches = _matching(store.documents.values(), name)
             if len(matches) != 1:
-                missing.append(name)
+                missing.append(printable(name) + (f" ({len(matches)} match)" if matches else ""))
             chosen.update({d.doc_id: d for d in matches})
         if missing:
             raise IndexStoreError(
                 f"Not in the collection {directory.name!r} (or not unique): {', '.join(missing)}. "
-                f"List its documents with `python -m ingest --list --collection {directory.name}`."
+                f"List its documents with `python -m ingest --list --collection {directory.name}`; a path or "
+                "the id tells documents of the same name apart."
             )
         store.commit(remove_doc_ids=set(chosen))
     return sorted(chosen.values(), key=lambda d: d.source)
+
+
+def _matching(documents: Iterable[DocumentInfo], name: str) -> list[DocumentInfo]:
+    """Documents `name` identifies: by exact name, by the path of their file, else by a hash prefix."""
+    documents = list(documents)
+    exact = [d for d in documents if d.source == name]
+    if exact:
+        return exact
+    location = os.path.abspath(name)
+    by_path = [d for d in documents if d.location in (name, location) or (d.path and d.path == location)]
+    if by_path:
+        return by_path
+    return [d for d in documents if len(name) >= 8 and d.doc_id.startswith(name.lower())]
 
 
 def collection_names(settings: Settings) -> list[str]:

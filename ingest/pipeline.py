@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
 from .chunk import Chunker
 from .embed import Embedder
 from .errors import DocumentError
+from .files import read_file, sha256_bytes
+from .instructions import mark_instructions
 from .isolate import shared_parser
-from .load import SUPPORTED_SUFFIXES, check_bytes, content_id, load_bytes, read_source
+from .load import check_bytes, load_bytes
+from .names import unique_names
 from .settings import Settings
+from .sources import SourceFile
 from .store import IndexConfig, IndexStore, config_of, writer_lock
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument
 
@@ -24,29 +28,6 @@ log = logging.getLogger(__name__)
 
 #: on_progress(stage, done, total), stage being "reading" or "embedding".
 StageProgress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    """A file to ingest and the name it is cited by."""
-
-    path: Path
-    source: str
-
-
-def collect_sources(paths: list[Path]) -> list[SourceFile]:
-    """Files named directly keep their name; files found in a folder are named relative to that folder."""
-    found: list[SourceFile] = []
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                hidden = any(part.startswith(".") for part in relative.parts)
-                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
-                    found.append(SourceFile(child, relative.as_posix()))
-        else:
-            found.append(SourceFile(path, path.name))
-    return found
 
 
 def index_config(settings: Settings, embedder: Embedder, built: IndexConfig | None = None) -> IndexConfig:
@@ -71,6 +52,7 @@ def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
         chunk_overlap=settings.chunk_overlap,
         header_tokens=settings.header_tokens,
         max_tokens=embedder.max_tokens,
+        max_chunks=settings.max_chunks_per_file,
     )
 
 
@@ -80,7 +62,7 @@ def open_index(settings: Settings, embedder: Embedder, *, create: bool = False) 
 
 
 def ingest(
-    sources: list[SourceFile],
+    sources: Sequence[SourceFile],
     settings: Settings,
     embedder: Embedder,
     *,
@@ -93,10 +75,12 @@ def ingest(
 
     A file that cannot be read is reported as failed and the rest still go in. Unchanged files are skipped
     without re-embedding; a changed file's old chunks are replaced in the same commit. With `sync`, documents
-    whose source is not among `sources` are removed. With `rebuild`, the collection starts empty.
+    that were found under the paths named (`collect_sources`; every document, for a plain list) and whose
+    file is gone are removed, except those under a folder that could not be listed. With `rebuild`, the
+    collection starts empty.
     """
     started = time.perf_counter()
-    report = IngestReport()
+    report = IngestReport(files=list(getattr(sources, "skipped", [])))
     progress = on_progress or (lambda stage, done, total: None)
     with writer_lock(settings.collection_dir, timeout=lock_timeout):
         built = None if rebuild else config_of(settings.collection_dir)
@@ -105,13 +89,14 @@ def ingest(
             store = _open_for_rebuild(settings, config)
         else:
             store = IndexStore.open(settings.collection_dir, config, create=True)
-        run = _Run(settings, embedder, store, rebuild, sync, {s.source for s in sources})
+        run = _Run(settings, embedder, store, rebuild, sync, sources)
         for done, item in enumerate(sources, start=1):
             report.files.append(run.prepare(item))
             progress("reading", done, len(sources))
         if sync:
-            run.remove |= {d.doc_id for d in store.documents.values() if d.source not in run.batch_sources}
+            report.files.extend(run.sync_removals(getattr(sources, "roots", None), getattr(sources, "unknown", [])))
         run.keep_provided()
+        run.name_documents(report)
         new_chunks = [c for _, chunks in run.pending for c in chunks]
         vectors = np.zeros((0, config.dimension), dtype=np.float32)
         if new_chunks:
@@ -128,11 +113,12 @@ def ingest(
                 ingested_at=now,
                 empty_pages=doc.empty_pages,
                 path=run.paths.get(doc.doc_id, ""),
+                location=run.locations[doc.doc_id],
             )
             for doc, chunks in run.pending
         ]
         renamed_chunks, renamed_vectors, renamed_documents = run.relabel_renamed()
-        if new_chunks or run.remove or renamed_chunks or documents:
+        if new_chunks or run.remove or renamed_chunks or documents or renamed_documents:
             store.commit(
                 add_chunks=new_chunks + renamed_chunks,
                 add_vectors=np.concatenate([vectors, renamed_vectors]),
@@ -143,8 +129,17 @@ def ingest(
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """An indexed document that now lives elsewhere, or goes by another name: relabelled, not re-embedded."""
+
+    location: str
+    source: str
+
+
 class _Run:
-    """What one ingestion run has decided so far, file by file."""
+    """What one ingestion run has decided so far, file by file. Documents are known by where they are
+    (`location`) and by their content (`doc_id`); a display name is only ever shown."""
 
     def __init__(
         self,
@@ -153,17 +148,20 @@ class _Run:
         store: IndexStore,
         rebuild: bool,
         sync: bool,
-        batch_sources: set[str],
+        sources: Sequence[SourceFile],
     ) -> None:
         self.settings, self.embedder, self.store = settings, embedder, store
-        self.rebuild, self.sync, self.batch_sources = rebuild, sync, batch_sources
-        self.by_source = {d.source: d for d in store.documents.values()}
+        self.rebuild, self.sync = rebuild, sync
+        self.batch_locations = {s.location for s in sources}
+        self.by_location = {} if rebuild else {d.location: d for d in store.documents.values()}
         self.seen: dict[str, str] = {}  # doc_id -> source, for this batch
         self.remove: set[str] = set(store.documents) if rebuild else set()
         self.pending: list[tuple[LoadedDocument, list[Chunk]]] = []
-        self.renames: dict[str, str] = {}  # doc_id -> new source
-        self.providers: dict[str, FileReport] = {}  # doc_id -> the first other file in this batch holding it
-        self.paths: dict[str, str] = {}  # doc_id -> where its file is now
+        self.renames: dict[str, _Move] = {}  # doc_id -> where and what it is now
+        self.providers: dict[str, tuple[FileReport, SourceFile]] = {}  # doc_id -> first other file holding it
+        self.paths: dict[str, str] = {}  # doc_id -> where its file is now (real path, for the app's page view)
+        self.locations: dict[str, str] = {}  # doc_id -> location, for what this run adds
+        self.reports: dict[str, FileReport] = {}  # doc_id -> the report of the file that added it
         self._chunker: Chunker | None = None
 
     def chunker(self) -> Chunker:
@@ -175,32 +173,31 @@ class _Run:
     def prepare(self, item: SourceFile) -> FileReport:
         """Skip, rename or load and chunk one file; its bytes are hashed before anything parses them."""
         try:
-            data = read_source(item.path, item.source)
+            data = read_file(item.path, item.source, max_bytes=self._max_bytes(), within=item.within)
         except DocumentError as exc:
             log.warning("Skipped %s", exc)
             return FileReport(item.source, "failed", reason=exc.reason)
-        doc_id = content_id(data)
-        if doc_id not in self.seen:
-            self.paths[doc_id] = str(item.path.resolve())
+        doc_id = sha256_bytes(data)
         if doc_id in self.seen:
-            self._drop_previous(item.source, doc_id)
+            self._drop_previous(item.location, doc_id)
             return FileReport(item.source, "duplicate", reason=f"same content as {self.seen[doc_id]}")
+        self.paths[doc_id] = os.path.realpath(item.path)
         existing = None if self.rebuild else self.store.documents.get(doc_id)
         if existing is not None:
             self.seen[doc_id] = item.source
-            if existing.source != item.source:
-                self._drop_previous(item.source, doc_id)
+            if existing.location != item.location:
+                self._drop_previous(item.location, doc_id)
             return self._known(item, existing)
         try:
-            document = self._parse(data, item)
+            document, chunks = self._parse_and_chunk(data, item)
         except DocumentError as exc:
             log.warning("Skipped %s", exc)
             return FileReport(item.source, "failed", reason=exc.reason)
         self.seen[doc_id] = item.source
-        self._drop_previous(item.source, doc_id)
-        chunks = self.chunker().split(document)
+        self._drop_previous(item.location, doc_id)
         self.pending.append((document, chunks))
-        return FileReport(
+        self.locations[doc_id] = item.location
+        report = self.reports[doc_id] = FileReport(
             item.source,
             "indexed",
             pages=len(document.pages),
@@ -208,29 +205,36 @@ class _Run:
             empty_pages=document.empty_pages,
             warnings=document.warnings,
         )
+        return report
 
-    def _drop_previous(self, source: str, doc_id: str) -> None:
+    def _max_bytes(self) -> int:
+        return int(self.settings.max_file_mb * 1e6)
+
+    def _drop_previous(self, location: str, doc_id: str) -> None:
         """The file changed and its new content is accounted for: its old chunks go in the same commit.
         (A changed file that fails to load keeps its old version, so a bad file never costs the index.)"""
-        previous = self.by_source.get(source)
+        previous = self.by_location.get(location)
         if previous is not None and previous.doc_id != doc_id:
             self.remove.add(previous.doc_id)
 
-    def _parse(self, data: bytes, item: SourceFile) -> LoadedDocument:
-        suffix, max_bytes = item.path.suffix.lower(), int(self.settings.max_file_mb * 1e6)
+    def _parse_and_chunk(self, data: bytes, item: SourceFile) -> tuple[LoadedDocument, list[Chunk]]:
+        suffix, max_bytes = item.path.suffix.lower(), self._max_bytes()
+        deadline = time.monotonic() + self.settings.parse_timeout_s
         if not self.settings.isolate_parsing:
-            return load_bytes(data, item.source, suffix=suffix, max_bytes=max_bytes)
-        check_bytes(data, item.source, max_bytes)  # no worker round trip for what is refused anyway
-        parser = shared_parser(self.settings.parse_timeout_s, self.settings.parse_memory_mb)
-        return parser.load(data, item.source, suffix=suffix, max_bytes=max_bytes)
+            document = load_bytes(data, item.source, suffix=suffix, max_bytes=max_bytes)
+        else:
+            check_bytes(data, item.source, max_bytes)  # no worker round trip for what is refused anyway
+            parser = shared_parser(self.settings.parse_timeout_s, self.settings.parse_memory_mb)
+            document = parser.load(data, item.source, suffix=suffix, max_bytes=max_bytes)
+        return document, mark_instructions(self.chunker().split(document, deadline=deadline))
 
     def _known(self, item: SourceFile, existing: DocumentInfo) -> FileReport:
-        """Content already in the index: unchanged, a copy of another file, or (with sync) that file renamed."""
-        if existing.source == item.source:
+        """Content already in the index: unchanged, a copy of another file, or that file moved or renamed."""
+        if existing.location == item.location:
             status, reason = "unchanged", ""
-        elif self.sync and existing.source not in self.batch_sources:
+        elif existing.location not in self.batch_locations and (self.sync or _gone(existing.location)):
             status, reason = "renamed", f"was {existing.source}; not re-embedded"
-            self.renames[existing.doc_id] = item.source
+            self.renames[existing.doc_id] = _Move(item.location, item.source)
         else:
             status, reason = "duplicate", f"same content as {existing.source}, already indexed"
         report = FileReport(
@@ -242,29 +246,97 @@ class _Run:
             empty_pages=existing.empty_pages,
         )
         if status == "duplicate":
-            self.providers.setdefault(existing.doc_id, report)
+            self.providers.setdefault(existing.doc_id, (report, item))
+        if status == "renamed":
+            self.reports[existing.doc_id] = report
         return report
+
+    def sync_removals(self, roots: list[str] | None, unknown: list[str]) -> list[FileReport]:
+        """With sync: documents whose file is no longer under the paths named go; those under a folder that
+        could not be listed stay. A named folder that now holds nothing keeps its documents too: an unmounted
+        drive or a dropped share looks just like that, and is no reason to delete."""
+        notes: list[FileReport] = []
+        candidates = [
+            d
+            for d in self.store.documents.values()
+            if d.location not in self.batch_locations and (roots is None or _under(d.location, roots))
+        ]
+        kept = [d for d in candidates if _under(d.location, unknown)]
+        for root in roots or []:
+            found_any = any(_under(location, [root]) for location in self.batch_locations)
+            orphans = [d for d in candidates if _under(d.location, [root]) and d not in kept]
+            if orphans and not found_any and root not in unknown:
+                kept.extend(orphans)
+                notes.append(
+                    FileReport(
+                        root,
+                        "skipped",
+                        reason=f"nothing was found there, so its {len(orphans)} indexed document(s) are kept "
+                        "(an unmounted drive or a dropped share looks the same); remove them with --delete.",
+                    )
+                )
+        self.remove |= {d.doc_id for d in candidates if d not in kept}
+        return notes
 
     def keep_provided(self) -> None:
         """Content about to leave the index (its file changed or is gone) that another file of this batch still
         holds stays, under that file's name, with the vectors it has."""
-        for doc_id, report in self.providers.items():
+        for doc_id, (report, item) in self.providers.items():
             if doc_id in self.remove and doc_id not in self.renames:
                 self.remove.discard(doc_id)
-                self.renames[doc_id] = report.source
+                self.renames[doc_id] = _Move(item.location, item.source)
+                self.reports[doc_id] = report
                 report.status = "renamed"
                 report.reason = f"holds the content {self.store.documents[doc_id].source} had; not re-embedded"
 
+    def name_documents(self, report: IngestReport) -> None:
+        """Give every document of the next commit a name no other document has (`A/notes.md`, `B/notes.md`),
+        relabelling those already indexed whose name must grow, without re-embedding them."""
+        staying = {d: info for d, info in self.store.documents.items() if d not in self.remove}
+        wanted = {d: info.source for d, info in staying.items()}
+        where = {d: info.location for d, info in staying.items()}
+        for doc_id, move in self.renames.items():
+            wanted[doc_id], where[doc_id] = move.source, move.location
+        for document, _ in self.pending:
+            wanted[document.doc_id], where[document.doc_id] = document.source, self.locations[document.doc_id]
+        names = unique_names(wanted, where)
+        for index, (document, chunks) in enumerate(self.pending):
+            name = names[document.doc_id]
+            if name != document.source:
+                self.pending[index] = (replace(document, source=name), [replace(c, source=name) for c in chunks])
+        for doc_id, name in names.items():
+            if doc_id in self.renames:
+                self.renames[doc_id] = _Move(self.renames[doc_id].location, name)
+            elif doc_id in staying and staying[doc_id].source != name:
+                self.renames[doc_id] = _Move(staying[doc_id].location, name)
+        for doc_id, file_report in self.reports.items():
+            file_report.source = names.get(doc_id, file_report.source)
+
     def relabel_renamed(self) -> tuple[list[Chunk], np.ndarray, list[DocumentInfo]]:
-        """Renamed documents' chunks under their new name, with the vectors they already have."""
+        """Renamed or moved documents' chunks under their new name, with the vectors they already have."""
         rows = [i for i, c in enumerate(self.store.chunks) if c.doc_id in self.renames]
-        chunks = [replace(self.store.chunks[i], source=self.renames[self.store.chunks[i].doc_id]) for i in rows]
+        chunks = [replace(self.store.chunks[i], source=self.renames[self.store.chunks[i].doc_id].source) for i in rows]
         vectors = self.store.vectors()[rows] if rows else np.zeros((0, self.store.config.dimension), np.float32)
         documents = [
-            replace(self.store.documents[d], source=new, path=self.paths.get(d, self.store.documents[d].path))
-            for d, new in self.renames.items()
+            replace(
+                self.store.documents[d],
+                source=move.source,
+                location=move.location,
+                path=self.paths.get(d, self.store.documents[d].path),
+            )
+            for d, move in self.renames.items()
         ]
         return chunks, vectors, documents
+
+
+def _under(location: str, folders: list[str]) -> bool:
+    """True when `location` is one of `folders` or lies inside one of them."""
+    return any(location == f or location.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
+def _gone(location: str) -> bool:
+    """A document's file is known to be gone from where it was (uploads and legacy names never are)."""
+    return os.path.isabs(location) and not os.path.lexists(location)
 
 
 def _open_for_rebuild(settings: Settings, config: IndexConfig) -> IndexStore:

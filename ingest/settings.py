@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .names import COLLECTION_PATTERN
 
 #: Where the project keeps its sample documents and, by default, its index.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -31,9 +36,7 @@ class Settings(BaseSettings):
     index_dir: Path = Field(
         DATA_DIR / "index", description="Folder holding the collections: FAISS vectors, chunk metadata, manifests."
     )
-    collection: str = Field(
-        "default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Name of the collection to use."
-    )
+    collection: str = Field("default", pattern=COLLECTION_PATTERN, description="Name of the collection to use.")
     model_dir: Path = Field(
         DATA_DIR / "models", description="Folder where packaged GGUF models are assembled and hub downloads cached."
     )
@@ -89,6 +92,12 @@ class Settings(BaseSettings):
         description="Cosine similarity below which a chunk counts as irrelevant. When no chunk reaches it, "
         "the assistant says the documents do not cover the question instead of asking the model.",
     )
+    include_instruction_passages: bool = Field(
+        False,
+        description="Also give the model passages that address an AI assistant instead of a human reader "
+        '("ignore previous instructions", "reply only with: ...", chat-template tokens). They are flagged at '
+        "ingest and, by default, kept out of answers.",
+    )
 
     # Generation.
     chat_model: str = Field(
@@ -108,6 +117,37 @@ class Settings(BaseSettings):
     )
     parse_timeout_s: float = Field(120.0, gt=0, description="Longest a single file may take to parse.")
     parse_memory_mb: int = Field(2048, ge=256, description="Memory cap of the parsing worker process.")
+    max_chunks_per_file: int = Field(
+        20_000,
+        ge=1,
+        description="A file that would make more passages than this is refused with the reason (degenerate "
+        "structure, or a file better split first); 20,000 passages is about a 5,000-page book.",
+    )
+    render_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="Longest drawing a PDF page for a source card (or cutting it out as a PDF) may take in the "
+        "worker process (capped at parse_memory_mb) before it is stopped and a message is shown instead.",
+    )
+
+    # The app's server.
+    allowed_hosts: list[str] = Field(
+        [],
+        description="Host names (`name` on any port, or `name:port`) the app answers to besides 127.0.0.1, "
+        'localhost and ::1 at its own port, e.g. `["docs.lan:8501"]` when serving a team LAN. Requests '
+        "with any other Host or Origin are refused (DNS rebinding).",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _GuardedDotEnv(settings_cls, dotenv_settings), file_secret_settings
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
@@ -121,3 +161,49 @@ class Settings(BaseSettings):
     def collection_dir(self) -> Path:
         """Folder of the active collection."""
         return self.index_dir / self.collection
+
+
+#: Settings that guard against hostile files and other hosts. A `.env` file, which may sit in whatever folder a
+#: command runs from, cannot change them; only the process environment or code can.
+GUARDED_SETTINGS = (
+    "isolate_parsing",
+    "parse_timeout_s",
+    "parse_memory_mb",
+    "max_file_mb",
+    "max_chunks_per_file",
+    "render_timeout_s",
+    "allowed_hosts",
+)
+
+
+class _GuardedDotEnv(PydanticBaseSettingsSource):
+    """The `.env` source, minus the guarded settings (which `setting_origins` reports as ignored)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._inner = inner
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ delegates to the real .env source
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._inner().items() if k.lower() not in GUARDED_SETTINGS}
+
+
+def setting_origins(env_file: Path = Path(".env")) -> list[str]:
+    """One line per setting that does not come from its default, saying where it came from, and one per
+    guarded setting a `.env` tried to change. The CLIs print these at start-up and the app shows them."""
+    fields = {f"DOCQA_{name}".upper(): name for name in Settings.model_fields}
+    lines = [f"{key} from the environment" for key in sorted(os.environ) if key.upper() in fields]
+    if env_file.is_file():
+        from dotenv import dotenv_values
+
+        where = env_file.resolve()
+        for key in sorted(k for k in dotenv_values(env_file) if k.upper() in fields):
+            if key.upper() in {k.upper() for k in os.environ}:
+                lines.append(f"{key} in {where} ignored: the environment sets it")
+            elif fields[key.upper()] in GUARDED_SETTINGS:
+                lines.append(f"{key} in {where} ignored: only the environment can change this safety limit")
+            else:
+                lines.append(f"{key} from {where}")
+    return lines

@@ -16,7 +16,6 @@ so a damaged commit is detected and the previous good one is used instead. Nothi
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from .errors import IndexStoreError
+from .files import sha256_file
 from .types import Chunk, DocumentInfo, ScoredChunk
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class IndexStore:
         _check_config(directory, manifest, config)
         for file_name in _FILES:
             expected = manifest["files"].get(file_name, {})
-            if _sha256(folder / file_name) != expected.get("sha256"):
+            if sha256_file(folder / file_name) != expected.get("sha256"):
                 raise _CorruptCommit(f"{file_name} does not match its checksum")
         index = faiss.read_index(str(folder / "vectors.faiss"))
         if index.d != config.dimension:
@@ -436,7 +436,7 @@ def _write_files(
         "config": asdict(config),
         "count": len(chunks),
         "index": type(index).__name__,
-        "files": {f: {"sha256": _sha256(temporary / f), "bytes": (temporary / f).stat().st_size} for f in _FILES},
+        "files": {f: {"sha256": sha256_file(temporary / f), "bytes": (temporary / f).stat().st_size} for f in _FILES},
         "documents": [d.to_json() for d in documents.values()],
     }
     (temporary / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -472,17 +472,6 @@ def _check_config(directory: Path, manifest: dict[str, Any], config: IndexConfig
             f"{config.describe()}. Vectors from different settings are never mixed: rebuild the index with "
             f"`python -m ingest --rebuild PATH`, or change the settings back."
         )
-
-
-def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except FileNotFoundError:
-        return None
-    return digest.hexdigest()
 
 
 def _fsync_file(path: Path) -> None:

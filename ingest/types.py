@@ -99,13 +99,19 @@ class DocumentInfo:
     path: str = ""
     """Where the file was when it was indexed (absolute), so the app can show its pages; checked by hash
     before use, since the file may have moved or changed since."""
+    location: str = ""
+    """The document's identity beside its content: the absolute path it was found at, or `upload:<sha256>`.
+    Two files of the same name in different places are two documents."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DocumentInfo:
-        return cls(**data)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "location" not in known:  # written before locations: the recorded path, else the name
+            known["location"] = known.get("path") or f"name:{known.get('source', '')}"
+        return cls(**known)
 
 
 @dataclass(slots=True)
@@ -114,7 +120,8 @@ class FileReport:
 
     source: str
     status: str
-    """`indexed`, `unchanged`, `renamed`, `duplicate` or `failed`."""
+    """`indexed`, `unchanged`, `renamed`, `duplicate`, `failed`, or `skipped` (a link, a special file or a
+    folder that could not be listed, found while walking a folder)."""
     pages: int = 0
     chunks: int = 0
     empty_pages: list[int] = field(default_factory=list)

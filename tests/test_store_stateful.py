@@ -52,7 +52,8 @@ class StoreMachine(RuleBasedStateMachine):
     def _ingest(self, sync: bool = False) -> None:
         """Ingest the folder, and apply the documented rules to the model: unchanged files are kept, changed
         ones replaced, a copy of indexed content is a duplicate, content whose file is gone (with sync) or
-        changed moves to another file of the batch that holds it, and with sync files gone are removed."""
+        changed moves to another file of the batch that holds it, and with sync files gone are removed, unless
+        the folder holds no file at all."""
         ingest(collect_sources([self.folder]), self.settings, self.embedder, sync=sync)
         initial = dict(self.expected)
         owner = {text: source for source, text in initial.items()}
@@ -77,7 +78,7 @@ class StoreMachine(RuleBasedStateMachine):
                         holders.setdefault(text, source)
                 continue
             added[source] = text
-        if sync:
+        if sync and self.on_disk:  # a folder that came back empty is unknown (unmounted?), never emptied
             removed |= {text for source, text in initial.items() if source not in self.on_disk}
         for text, source in holders.items():
             if text in removed and text not in moved:
