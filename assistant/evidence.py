@@ -1,13 +1,15 @@
 """Source cards: the sentences of a passage that match the question, the original file, and its page as an image.
 
+The page is drawn (and cut out as a one-page PDF) by pdfium in the worker process of `ingest.isolate`, with a
+time limit and a memory cap, and within the pixel caps of `ingest.render`: a hostile PDF costs the app a message,
+never its memory or its responsiveness.
+
 Nothing here trusts a file name: a document's file is found by its content hash (an upload's stored name) or by
 the path recorded when it was indexed, and is used only if its bytes still hash to the document's id.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -17,6 +19,10 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from ingest import DocumentInfo, Settings
+from ingest.files import sha256_file
+from ingest.isolate import IsolatedParser, shared_parser
+from ingest.load import looks_like_pdf
+from ingest.render import DEFAULT_WIDTH_PX
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])|\n{2,}|\n(?=\s*[-*•]\s)")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -73,11 +79,10 @@ def _digest(path: Path) -> str | None:
         return None
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _verified:
-        hasher = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                hasher.update(block)
-        _verified[key] = hasher.hexdigest()
+        digest = sha256_file(path)
+        if digest is None:
+            return None
+        _verified[key] = digest
     return _verified[key]
 
 
@@ -93,38 +98,37 @@ def locate(document: DocumentInfo, settings: Settings) -> Path | None:
 
 
 def is_pdf(path: Path) -> bool:
+    """Whether the file is a PDF, by the same test ingestion sniffs with."""
     with path.open("rb") as handle:
-        return handle.read(1024).lstrip().startswith(b"%PDF-")
+        return looks_like_pdf(handle.read(1024))
 
 
-def render_page(path: Path, page: int, width: int = 900) -> bytes:
-    """PNG of one 1-based PDF page, `width` pixels wide, rendered by pdfium."""
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(str(path))
-    try:
-        pdf_page = document[page - 1]
-        scale = width / max(pdf_page.get_width(), 1.0)
-        image = pdf_page.render(scale=scale).to_pil()
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=True)
-        return buffer.getvalue()
-    finally:
-        document.close()
+def _renderer(settings: Settings) -> IsolatedParser:
+    """The worker process that draws and cuts pages (one for the whole app, apart from the parsing worker):
+    pdfium reads the untrusted PDF there, within `render_timeout_s` and `parse_memory_mb`, never in the app."""
+    return shared_parser(settings.render_timeout_s, settings.parse_memory_mb, role="render")
 
 
-def page_pdf(path: Path, page: int) -> bytes:
-    """One 1-based page of a PDF as a PDF of its own, for opening the cited page directly (pdfium, which also
-    reads the files pypdf gives up on)."""
-    import pypdfium2 as pdfium
+def _in_worker(op: str, path: Path, page: int, settings: Settings, doing: str, **request: object) -> bytes:
+    _, blob = _renderer(settings).call(
+        op,
+        {"path": str(path), "page": page, "source": path.name, **request},
+        source=path.name,
+        doing=doing,
+        worker="the page renderer",
+        timeout_setting="render_timeout_s",
+    )
+    return blob
 
-    source = pdfium.PdfDocument(str(path))
-    single = pdfium.PdfDocument.new()
-    try:
-        single.import_pages(source, [page - 1])
-        buffer = io.BytesIO()
-        single.save(buffer)
-        return buffer.getvalue()
-    finally:
-        single.close()
-        source.close()
+
+def render_page(path: Path, page: int, settings: Settings, *, width: int = DEFAULT_WIDTH_PX) -> bytes:
+    """PNG of one 1-based PDF page, `width` pixels wide or less: never more than `ingest.render.MAX_SIDE_PX` on its
+    longest side nor `MAX_PIXELS` in all, whatever size the page claims. Drawn by pdfium in the worker process;
+    DocumentError, whose `reason` says why, when the page cannot be drawn in time, in memory, or at all."""
+    return _in_worker("render_page", path, page, settings, f"drawing page {page}", width=width)
+
+
+def page_pdf(path: Path, page: int, settings: Settings) -> bytes:
+    """One 1-based page of a PDF as a PDF of its own, for opening the cited page directly, cut by pdfium (which
+    also reads the files pypdf gives up on) in the worker process; DocumentError when it cannot be."""
+    return _in_worker("page_pdf", path, page, settings, f"cutting out page {page}")

@@ -3,6 +3,10 @@
 PDF parsers are where hostile files bite: infinite loops, decompression bombs, deep recursion. The worker reads
 one file at a time; a file that hangs or blows up the memory kills the worker, never the app or the CLI, and is
 reported as failed with its reason. The worker is started once and reused, and started again after a kill.
+
+The same worker runs the other work on untrusted files, each an operation named in `OPERATIONS`: "load" (parse a
+file), "render_page" (draw a PDF page as a PNG) and "page_pdf" (cut a page out as a PDF); see `ingest.render`.
+A request is a JSON frame and a bytes frame; so is a reply. Nothing crosses the pipes as a pickle.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from . import render
 from .errors import DocumentError
 from .types import LoadedDocument, Page
 
@@ -28,7 +34,8 @@ log = logging.getLogger(__name__)
 
 
 class IsolatedParser:
-    """`load(data, source, suffix)` in a worker process, within `timeout` seconds and `memory_mb` of memory."""
+    """`load(data, source, suffix)`, or any operation by name with `call`, in a worker process, within `timeout`
+    seconds and `memory_mb` of memory."""
 
     def __init__(self, timeout: float = 120.0, memory_mb: int = 2048) -> None:
         self.timeout = timeout
@@ -38,31 +45,52 @@ class IsolatedParser:
 
     def load(self, data: bytes, source: str, *, suffix: str, max_bytes: int | None = None) -> LoadedDocument:
         """The parsed document, or DocumentError naming the file and why it could not be read."""
+        request = {"source": source, "suffix": suffix, "max_bytes": max_bytes}
+        reply, _ = self.call("load", request, data, source=source)
+        return _document_from_json(reply["document"])
+
+    def call(
+        self,
+        op: str,
+        request: dict[str, Any],
+        data: bytes = b"",
+        *,
+        source: str,
+        timeout: float | None = None,
+        doing: str = "reading it",
+        worker: str = "the parser",
+        timeout_setting: str = "parse_timeout_s",
+    ) -> tuple[dict[str, Any], bytes]:
+        """Run operation `op` (a name in `OPERATIONS`) on `request` and `data` in the worker, within `timeout`
+        seconds (default: this parser's). Its reply and the bytes it sent back, or DocumentError(source, why);
+        `doing`, `worker` and `timeout_setting` word that message."""
+        timeout = self.timeout if timeout is None else timeout
         with self._lock:
             process = self._ensure_worker()
             assert process.stdin is not None and process.stdout is not None
-            header = json.dumps({"source": source, "suffix": suffix, "max_bytes": max_bytes}).encode()
             try:
-                _write_frame(process.stdin, header)
+                _write_frame(process.stdin, json.dumps({**request, "op": op}).encode())
                 _write_frame(process.stdin, data)
                 process.stdin.flush()
-                reply = json.loads(_read_frame(process.stdout, time.monotonic() + self.timeout))
+                deadline = time.monotonic() + timeout
+                reply = json.loads(_read_frame(process.stdout, deadline))
+                blob = _read_frame(process.stdout, deadline)
             except TimeoutError:
                 self._kill()
                 raise DocumentError(
                     source,
-                    f"reading it took longer than {self.timeout:g} s, so it was stopped (a damaged or hostile "
-                    "file?). Raise parse_timeout_s if the file is just very large.",
+                    f"{doing} took longer than {timeout:g} s, so it was stopped (a damaged or hostile file?). "
+                    f"Raise {timeout_setting} if the file is just very large.",
                 ) from None
             except (EOFError, OSError, ValueError):
                 code = self._kill()
-                raise DocumentError(source, _death_reason(code, self.memory_mb)) from None
+                raise DocumentError(source, _death_reason(code, self.memory_mb, doing, worker)) from None
         if reply["kind"] == "ok":
-            return _document_from_json(reply["document"])
+            return reply, blob
         if reply["kind"] == "memory":
             raise DocumentError(
                 source,
-                f"reading it needed more than {self.memory_mb} MB of memory, so it was stopped (a decompression "
+                f"{doing} needed more than {self.memory_mb} MB of memory, so it was stopped (a decompression "
                 "bomb?). Raise parse_memory_mb if the file is genuine.",
             )
         raise DocumentError(source, reply["reason"])
@@ -136,16 +164,17 @@ def _read_exactly(stream: IO[bytes], size: int, deadline: float | None) -> bytes
 
 _STARTUP_TIMEOUT = 120.0
 
-_SHARED: dict[tuple[float, int], IsolatedParser] = {}
+_SHARED: dict[tuple[str, float, int], IsolatedParser] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_parser(timeout: float, memory_mb: int) -> IsolatedParser:
-    """One worker per (timeout, memory) for the whole process, closed at exit."""
+def shared_parser(timeout: float, memory_mb: int, *, role: str = "parse") -> IsolatedParser:
+    """One worker per (role, timeout, memory) for the whole process, closed at exit. Roles keep their own
+    workers, so drawing a page never waits behind a two-minute parse of an upload, nor the other way round."""
     with _SHARED_LOCK:
-        parser = _SHARED.get((timeout, memory_mb))
+        parser = _SHARED.get((role, timeout, memory_mb))
         if parser is None:
-            parser = _SHARED[(timeout, memory_mb)] = IsolatedParser(timeout, memory_mb)
+            parser = _SHARED[(role, timeout, memory_mb)] = IsolatedParser(timeout, memory_mb)
         return parser
 
 
@@ -155,23 +184,51 @@ def _close_shared() -> None:
         parser.close()
 
 
-def _death_reason(exitcode: int | None, memory_mb: int) -> str:
+def _death_reason(exitcode: int | None, memory_mb: int, doing: str = "reading it", worker: str = "the parser") -> str:
     if exitcode is not None and exitcode < 0:
         return (
-            f"the parser crashed on it (signal {-exitcode}); it may be damaged, or need more than {memory_mb} MB "
+            f"{worker} crashed on it (signal {-exitcode}); it may be damaged, or need more than {memory_mb} MB "
             "of memory."
         )
-    return "the parser stopped unexpectedly while reading it; the file may be damaged."
+    return f"{worker} stopped unexpectedly while {doing}; the file may be damaged."
+
+
+# The worker's side -----------------------------------------------------------------------------------------
+# An operation takes the request (a JSON object) and the bytes sent with it, and returns the reply's fields and
+# the bytes to send back. Registering one is one line in OPERATIONS; raise DocumentError to refuse with a reason.
+
+Operation = Callable[[dict[str, Any], bytes], tuple[dict[str, Any], bytes]]
+
+
+def _load(request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
+    from .load import load_bytes
+
+    document = load_bytes(data, request["source"], suffix=request["suffix"], max_bytes=request["max_bytes"])
+    return {"document": _document_to_json(document)}, b""
+
+
+def _render_page(request: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
+    return {}, render.render_png(request["path"], request["page"], request["width"], request["source"])
+
+
+def _page_pdf(request: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
+    return {}, render.cut_page(request["path"], request["page"], request["source"])
+
+
+OPERATIONS: dict[str, Operation] = {"load": _load, "render_page": _render_page, "page_pdf": _page_pdf}
 
 
 def _serve(memory_mb: int) -> None:
-    """The worker's loop: cap the memory, then parse one request at a time until stdin closes."""
+    """The worker's loop: cap the memory, then run one request at a time until stdin closes."""
     import resource
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # failures are reported once per file by the parent
-    from .load import load_bytes
+    # The operations' imports come before "ready", so the time limit is for the work alone.
+    import pypdfium2  # noqa: F401
+
+    from . import load  # noqa: F401
 
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     _write_frame(replies, b"ready")
@@ -182,9 +239,10 @@ def _serve(memory_mb: int) -> None:
             data = _read_frame(requests)
         except EOFError:
             return
+        blob = b""
         try:
-            document = load_bytes(data, request["source"], suffix=request["suffix"], max_bytes=request["max_bytes"])
-            reply: dict[str, Any] = {"kind": "ok", "document": _document_to_json(document)}
+            fields, blob = OPERATIONS[request["op"]](request, data)
+            reply: dict[str, Any] = {"kind": "ok", **fields}
         except DocumentError as exc:
             reply = {"kind": "error", "reason": exc.reason}
         except MemoryError:
@@ -198,7 +256,9 @@ def _serve(memory_mb: int) -> None:
             reply = {"kind": "error", "reason": f"it could not be read ({type(exc).__name__}: {str(exc)[:200]})."}
         del data
         _write_frame(replies, json.dumps(reply, ensure_ascii=False).encode())
+        _write_frame(replies, blob)
         replies.flush()
+        del blob
 
 
 def _document_to_json(document: LoadedDocument) -> dict[str, Any]:

@@ -52,17 +52,17 @@ def test_an_upload_is_found_under_its_hash_name(settings: Settings) -> None:
     assert source.path.parent == settings.upload_dir
 
 
-def test_a_page_renders_as_png_and_extracts_as_a_one_page_pdf() -> None:
-    png = render_page(HANDBOOK, 3, width=400)
+def test_a_page_renders_as_png_and_extracts_as_a_one_page_pdf(settings: Settings) -> None:
+    png = render_page(HANDBOOK, 3, settings, width=400)
     assert png.startswith(b"\x89PNG")
     from PIL import Image
 
     assert Image.open(io.BytesIO(png)).size[0] == 400
-    single = PdfReader(io.BytesIO(page_pdf(HANDBOOK, 3)))
+    single = PdfReader(io.BytesIO(page_pdf(HANDBOOK, 3, settings)))
     assert len(single.pages) == 1 and "vacation" in single.pages[0].extract_text().lower()
 
 
-def test_pages_of_the_files_pypdf_gives_up_on_and_of_encrypted_ones() -> None:
+def test_pages_of_the_files_pypdf_gives_up_on_and_of_encrypted_ones(settings: Settings) -> None:
     import pytest
 
     from tests.conftest import SHARED
@@ -71,5 +71,5 @@ def test_pages_of_the_files_pypdf_gives_up_on_and_of_encrypted_ones() -> None:
     if not folder.is_dir():
         pytest.skip("../shared/eval is not beside the checkout")
     for name in ["2023 Q1 MSFT.pdf", "2022 Q3 AAPL.pdf"]:  # pypdf's LimitReachedError; AES, empty password
-        assert len(PdfReader(io.BytesIO(page_pdf(folder / name, 2))).pages) == 1
-        assert render_page(folder / name, 2, width=200).startswith(b"\x89PNG")
+        assert len(PdfReader(io.BytesIO(page_pdf(folder / name, 2, settings))).pages) == 1
+        assert render_page(folder / name, 2, settings, width=200).startswith(b"\x89PNG")
