@@ -41,6 +41,11 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         """A (dimension,) float32 unit vector."""
 
+    def portable_tokenizer(self) -> dict[str, str] | None:
+        """`count_tokens` described as data, so the parsing worker can split files exactly as this process
+        would (see `ingest.prepare.token_counter`); None when it cannot be, and splitting stays here."""
+        return None
+
 
 class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model: a hub name, a local folder, or `packaged:all-MiniLM-L6-v2`.
@@ -55,6 +60,7 @@ class SentenceTransformerEmbedder(Embedder):
         self._query_prefix = settings.query_prefix
         self._document_prefix = settings.document_prefix
         self._loaded: tuple[Any, int, int] | None = None
+        self._portable: dict[str, str] | None = None
 
     @property
     def dimension(self) -> int:  # type: ignore[override]
@@ -94,6 +100,14 @@ class SentenceTransformerEmbedder(Embedder):
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def portable_tokenizer(self) -> dict[str, str] | None:
+        backend = getattr(self._tokenizer, "backend_tokenizer", None)  # only "fast" (Rust) tokenizers have one
+        if backend is None:
+            return None
+        if self._portable is None:
+            self._portable = {"kind": "tokenizers", "json": backend.to_str()}
+        return self._portable
 
     def embed_documents(self, texts: list[str], on_progress: ProgressCallback | None = None) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)

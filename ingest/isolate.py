@@ -5,7 +5,8 @@ one file at a time; a file that hangs or blows up the memory kills the worker, n
 reported as failed with its reason. The worker is started once and reused, and started again after a kill.
 
 The same worker runs the other work on untrusted files, each an operation named in `OPERATIONS`: "load" (parse a
-file), "render_page" (draw a PDF page as a PNG) and "page_pdf" (cut a page out as a PDF); see `ingest.render`.
+file), "prepare" (parse, split into passages and flag them: `ingest.prepare`), "render_page" (draw a PDF page as a
+PNG) and "page_pdf" (cut a page out as a PDF): see `ingest.render`.
 A request is a JSON frame and a bytes frame; so is a reply. Nothing crosses the pipes as a pickle.
 """
 
@@ -28,7 +29,7 @@ from typing import IO, Any
 
 from . import render
 from .errors import DocumentError
-from .types import LoadedDocument, Page
+from .types import Chunk, LoadedDocument, Page
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,14 @@ class IsolatedParser:
         request = {"source": source, "suffix": suffix, "max_bytes": max_bytes}
         reply, _ = self.call("load", request, data, source=source)
         return _document_from_json(reply["document"])
+
+    def prepare(
+        self, data: bytes, source: str, *, suffix: str, max_bytes: int | None, chunker: dict[str, Any]
+    ) -> tuple[LoadedDocument, list[Chunk]]:
+        """Parse, split into passages and flag one file (`ingest.prepare`), all within the worker's limits."""
+        request = {"source": source, "suffix": suffix, "max_bytes": max_bytes, "chunker": chunker}
+        reply, _ = self.call("prepare", request, data, source=source)
+        return _document_from_json(reply["document"]), [Chunk.from_json(c) for c in reply["chunks"]]
 
     def call(
         self,
@@ -207,6 +216,13 @@ def _load(request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
     return {"document": _document_to_json(document)}, b""
 
 
+def _prepare(request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
+    from .prepare import prepare
+
+    document, chunks = prepare(request, data)
+    return {"document": _document_to_json(document), "chunks": [c.to_json() for c in chunks]}, b""
+
+
 def _render_page(request: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
     return {}, render.render_png(request["path"], request["page"], request["width"], request["source"])
 
@@ -215,7 +231,12 @@ def _page_pdf(request: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]
     return {}, render.cut_page(request["path"], request["page"], request["source"])
 
 
-OPERATIONS: dict[str, Operation] = {"load": _load, "render_page": _render_page, "page_pdf": _page_pdf}
+OPERATIONS: dict[str, Operation] = {
+    "load": _load,
+    "prepare": _prepare,
+    "render_page": _render_page,
+    "page_pdf": _page_pdf,
+}
 
 
 def _serve(memory_mb: int) -> None:
@@ -228,7 +249,7 @@ def _serve(memory_mb: int) -> None:
     # The operations' imports come before "ready", so the time limit is for the work alone.
     import pypdfium2  # noqa: F401
 
-    from . import load  # noqa: F401
+    from . import load, prepare  # noqa: F401
 
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     _write_frame(replies, b"ready")

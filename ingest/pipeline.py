@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from .instructions import mark_instructions
 from .isolate import shared_parser
 from .load import check_bytes, load_bytes
 from .names import unique_names
+from .prepare import chunker_request
 from .settings import Settings
 from .sources import SourceFile
 from .store import IndexConfig, IndexStore, config_of, writer_lock
@@ -163,6 +165,7 @@ class _Run:
         self.locations: dict[str, str] = {}  # doc_id -> location, for what this run adds
         self.reports: dict[str, FileReport] = {}  # doc_id -> the report of the file that added it
         self._chunker: Chunker | None = None
+        self._chunker_request: dict[str, Any] | None = None
 
     def chunker(self) -> Chunker:
         """Built on first need: it loads the embedder's tokenizer, which an unchanged re-ingest never needs."""
@@ -222,10 +225,14 @@ class _Run:
         deadline = time.monotonic() + self.settings.parse_timeout_s
         if not self.settings.isolate_parsing:
             document = load_bytes(data, item.source, suffix=suffix, max_bytes=max_bytes)
-        else:
-            check_bytes(data, item.source, max_bytes)  # no worker round trip for what is refused anyway
-            parser = shared_parser(self.settings.parse_timeout_s, self.settings.parse_memory_mb)
-            document = parser.load(data, item.source, suffix=suffix, max_bytes=max_bytes)
+            return document, mark_instructions(self.chunker().split(document, deadline=deadline))
+        check_bytes(data, item.source, max_bytes)  # no worker round trip for what is refused anyway
+        parser = shared_parser(self.settings.parse_timeout_s, self.settings.parse_memory_mb)
+        if self._chunker_request is None:
+            self._chunker_request = chunker_request(self.settings, self.embedder) or {}
+        if self._chunker_request:  # the whole per-file work under the worker's time limit and memory cap
+            return parser.prepare(data, item.source, suffix=suffix, max_bytes=max_bytes, chunker=self._chunker_request)
+        document = parser.load(data, item.source, suffix=suffix, max_bytes=max_bytes)
         return document, mark_instructions(self.chunker().split(document, deadline=deadline))
 
     def _known(self, item: SourceFile, existing: DocumentInfo) -> FileReport:

@@ -32,6 +32,9 @@ class HashEmbedder(Embedder):
     def count_tokens(self, text: str) -> int:
         return len(_WORD.findall(text))
 
+    def portable_tokenizer(self) -> dict[str, str]:
+        return {"kind": "regex", "pattern": _WORD.pattern}
+
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype=np.float32)
         for word in re.findall(r"\w+", text.lower()):
