@@ -7,19 +7,20 @@ document or the model is escaped before it is shown (`safe_markdown`), and uploa
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from assistant import study, ui
+from assistant import hostcheck, study, ui
 from assistant.chat import Assistant, ChatSession
 from assistant.evidence import highlight, is_pdf, locate, page_pdf, render_page
 from assistant.generate import ChatModel
 from assistant.model_files import available_models
 from assistant.retrieve import CrossEncoderReranker, Reranker
-from assistant.ui import chat_markdown, safe_markdown, source_record
+from assistant.ui import chat_markdown, model_picker, safe_markdown, source_record
 from ingest import (
     AssistantError,
     Chunk,
@@ -29,15 +30,17 @@ from ingest import (
     display_name,
     ingest,
     open_index,
+    printable,
     save_upload,
+    setting_origins,
 )
 from ingest.errors import DocumentError
+from ingest.instructions import flagged_counts, instruction_reasons
 from ingest.load import SUPPORTED_SUFFIXES
 from ingest.manage import collection_names, create_collection, delete_documents
 from ingest.types import FileReport
 
 log = logging.getLogger("streamlit_app")
-st.set_page_config(page_title="Local document assistant", layout="wide")
 
 VIEWS = ["Chat", "Library", "Study"]
 CUSTOM_MODEL = "custom"
@@ -86,8 +89,13 @@ def current_store(settings: Settings) -> IndexStore:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def page_image(path: str, doc_id: str, page: int) -> bytes:  # doc_id keys the cache by content
-    return render_page(Path(path), page)
+def page_image(path: str, doc_id: str, page: int) -> bytes | str:  # doc_id keys the cache by content
+    """The page as a PNG, drawn in the worker process within its pixel, time and memory caps; or why it could
+    not be drawn, cached too, so a hostile page costs the worker its time limit once, not on every rerun."""
+    try:
+        return render_page(Path(path), page, services().settings)
+    except DocumentError as exc:
+        return f"Page {page} could not be drawn: {exc.reason}"
 
 
 def make_assistant(settings: Settings, store: IndexStore) -> Assistant:
@@ -112,16 +120,17 @@ def sidebar(base: Settings) -> Settings:
             try:
                 create_collection(base, name.strip())
             except AssistantError as exc:
-                st.error(str(exc))
+                st.error(safe_markdown(str(exc)))
             else:
                 st.session_state.pending_collection = name.strip()
                 st.rerun()
 
     catalog = available_models(base.model_dir)
-    options = ([] if base.chat_model in catalog else [base.chat_model]) + list(catalog) + [CUSTOM_MODEL]
+    options, configured = model_picker(base.chat_model, catalog)
     choice = bar.selectbox(
         "Chat model",
-        options,
+        [*options, CUSTOM_MODEL],
+        index=configured,  # the configured model, wherever it is in the catalog
         key="model_choice",
         format_func=lambda o: "Custom GGUF file…" if o == CUSTOM_MODEL else catalog.get(o, o),
     )
@@ -160,6 +169,10 @@ def show_status(settings: Settings, store: IndexStore) -> None:
             f"{_size(size)} ({store.index_kind})"
         )
     )
+    origins = setting_origins()
+    if origins:
+        with st.sidebar.expander("Settings changed from their defaults"):
+            st.text("\n".join(origins))
 
 
 def _count(n: int, noun: str) -> str:
@@ -208,19 +221,30 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
         text, picture = st.columns([3, 2]) if with_page else (st.container(), None)
         text.markdown(f"{citation_title(record)} · similarity {record['score']:.2f}")
         text.markdown(highlighted(str(record["text"]), question))
+        if reasons := instruction_reasons(str(record["text"])):
+            fate = (
+                "it was given to the model because include_instruction_passages is on"
+                if settings.include_instruction_passages
+                else "it is kept out of answers"
+            )
+            text.warning(safe_markdown(f"This passage addresses the assistant ({'; '.join(reasons)}); {fate}."))
         if path is None or document is None:
             text.caption("The original file is no longer where it was indexed, so its page can't be shown.")
             return
         name = display_name(str(record["source"]))
         if with_page and picture is not None:
             try:
-                picture.image(page_image(str(path), document.doc_id, int(page)), caption=f"Page {page}")  # type: ignore[arg-type]
-            except Exception as exc:  # a page pdfium cannot draw: say so, keep the rest of the card
+                image = page_image(str(path), document.doc_id, int(page))  # type: ignore[arg-type]
+                if isinstance(image, str):  # a page the worker could not draw: say why, keep the rest of the card
+                    picture.caption(safe_markdown(image))
+                else:
+                    picture.image(image, caption=f"Page {page}")
+            except Exception as exc:  # anything else: say so, keep the rest of the card
                 log.warning("Could not render %s page %s: %s", path, page, exc)
                 picture.caption(f"Page {page} could not be drawn ({type(exc).__name__}).")
             text.download_button(
                 f"Open page {page} (PDF)",
-                data=lambda: page_pdf(path, int(page)),  # type: ignore[arg-type]
+                data=lambda: page_pdf(path, int(page), settings),  # type: ignore[arg-type]
                 file_name=f"{Path(name).stem}-page-{page}.pdf",
                 mime="application/pdf",
                 key=f"{key}-page",
@@ -257,7 +281,7 @@ def show_history(settings: Settings, store: IndexStore) -> None:
                 st.caption(safe_markdown(f"Searched for: {message['query']}"))
             st.markdown(safe_markdown(message["content"]))
             if message.get("error"):
-                st.error(message["error"])
+                st.error(safe_markdown(message["error"]))
             if message["role"] == "assistant":
                 show_citations(index, message, settings, store)
 
@@ -278,7 +302,7 @@ def answer(question: str, settings: Settings, store: IndexStore) -> None:
             retrieval = session.search(question)  # evidence first, before the chat model is even loaded
         except AssistantError as exc:
             record["content"], record["error"] = "I could not search the documents.", str(exc)
-            st.error(str(exc))
+            st.error(safe_markdown(str(exc)))
             return
         if retrieval.question:
             record["query"] = retrieval.query
@@ -293,7 +317,7 @@ def answer(question: str, settings: Settings, store: IndexStore) -> None:
         except AssistantError as exc:  # e.g. the model is not installed: the evidence above still stands
             record["content"], record["error"] = "The chat model could not be loaded.", str(exc)
             record["sources"] = evidence
-            st.error(str(exc))
+            st.error(safe_markdown(str(exc)))
             return
         if busy:
             placeholder.caption("Waiting for the model: it is answering another question…")
@@ -345,7 +369,7 @@ def chat_view(settings: Settings, store: IndexStore) -> None:
 
 
 def library_view(settings: Settings, store: IndexStore) -> None:
-    st.subheader(f"Library: {settings.collection}")
+    st.subheader(f"Library: {safe_markdown(settings.collection)}")
     uploads = st.file_uploader(
         "Add documents",
         accept_multiple_files=True,
@@ -364,6 +388,7 @@ def library_view(settings: Settings, store: IndexStore) -> None:
     if not documents:
         st.info("No documents in this collection yet.")
         return
+    flagged = flagged_counts(store.chunks)
     st.dataframe(
         [
             {
@@ -372,17 +397,26 @@ def library_view(settings: Settings, store: IndexStore) -> None:
                 "chunks": d.chunks,
                 "added": d.ingested_at[:16].replace("T", " "),
                 "pages without text": len(d.empty_pages),
+                "passages addressing the assistant": flagged.get(d.doc_id, 0),
             }
             for d in documents
         ],
         hide_index=True,
     )
-    doomed = st.multiselect("Remove from the index", [d.source for d in documents], key="doomed")
+    if any(flagged.get(d.doc_id) for d in documents):
+        st.caption(
+            'Passages addressing the assistant ("ignore previous instructions", "reply only with: …") are '
+            "written to an AI, not to a reader, and are kept out of answers."
+        )
+    if any(flagged.get(d.doc_id, 0) is None for d in documents):
+        st.caption("No count: indexed before passages were checked; they are checked when searched.")
+    names = {d.doc_id: d.source for d in documents}  # chosen by id: two documents may share a file name
+    doomed = st.multiselect("Remove from the index", list(names), format_func=names.__getitem__, key="doomed")
     if doomed and st.button(f"Delete {len(doomed)} document{'s' if len(doomed) > 1 else ''}"):
         try:
             removed = delete_documents(settings, doomed, lock_timeout=30)
         except AssistantError as exc:
-            st.error(str(exc))
+            st.error(safe_markdown(str(exc)))
         else:
             st.session_state.upload_reports = [FileReport(d.source, "deleted") for d in removed]
             st.session_state.pop("doomed")
@@ -456,7 +490,7 @@ def study_view(settings: Settings, store: IndexStore) -> None:
         elif make_summary:
             run_summary(settings, chunks, scopes[scope])
     except AssistantError as exc:
-        st.error(str(exc))
+        st.error(safe_markdown(str(exc)))
     show_study(settings, store)
 
 
@@ -541,10 +575,20 @@ def main() -> None:
         chat_view(settings, store)
 
 
-try:
-    main()
-except AssistantError as exc:
-    st.error(str(exc))
-except Exception as exc:  # the app's outermost edge: show a plain message, never a traceback
-    log.exception("Unexpected error")
-    st.error(f"Something went wrong: {type(exc).__name__}: {exc}. Details are in the app's log.")
+def run() -> None:
+    st.set_page_config(page_title="Local document assistant", layout="wide")
+    try:
+        main()
+    except AssistantError as exc:
+        st.error(safe_markdown(str(exc)))
+    except Exception as exc:  # the app's outermost edge: show a plain message, never a traceback
+        log.exception("Unexpected error")
+        st.error(safe_markdown(f"Something went wrong: {type(exc).__name__}: {exc}. Details are in the app's log."))
+
+
+if __name__ == "__main__":  # Streamlit runs the page as __main__ for each session (and AppTest does too)
+    run()
+else:  # `streamlit run` imports this file to find the app it serves: this page, behind the Host/Origin check
+    for line in setting_origins():  # said once, at start-up, in the terminal that started the app
+        print(f"settings: {printable(line)}", file=sys.stderr)
+    app = st.App(__file__, middleware=hostcheck.middleware(Settings().allowed_hosts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ingest import Embedder, ScoredChunk, SentenceTransformerEmbedder, Settings, quiet_third_party_output
@@ -34,20 +35,85 @@ def real_chat_model(settings: Settings) -> ChatModel:
 #: The app builds its services with this; tests replace it with one that returns fakes.
 services_factory: Callable[[Settings], Services] = real_services
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
-_URL = re.compile(r"(?i)\b(https?|ftp|file|data|javascript)(:)|\bwww\.")
+#: U+2060 WORD JOINER: invisible and zero-width. Put after a ':' or '@' (and inside "www."), it stops the
+#: constructs that a backslash cannot: emoji shortcodes (`:x:`), Material icons (`:material/warning:`) and
+#: autolinked URLs and e-mail addresses are all found in the parsed text, after escapes are resolved.
+JOINER = "\u2060"
+_INLINE = re.compile(
+    r"""(?P<always>[`*\[\]|~$])         # code, emphasis, links/images/directive labels, tables, strike, math
+    | (?P<lt><)                            # HTML and <autolinks>, as an entity: no '<' is left in the Markdown
+    | (?P<paren>(?<=\])\()                 # no "](" is left either
+    | (?P<backslash>\\(?=[!-/:-@\[-`{-~]|$))  # a backslash that would escape the next character
+    | (?P<under>_)                         # emphasis, unless inside a word (snake_case stays as it is)
+    | (?P<amp>&(?=\#?\w+;))               # an entity reference (&lt; &#58;)
+    | (?P<hash>(?:^|(?<=\s))\#)            # a heading, or a heading's closing sequence
+    | (?P<joined>[:@](?=\S))               # emoji, icons, directives (:red[), URL schemes, e-mail addresses
+    | (?P<www>(?i:www)(?=\.))              # www. autolinks
+    """,
+    re.VERBOSE,
+)
+#: Block syntax a line can start with: lists (`-`, `+`, `1.`, `1)`), quotes, setext underlines.
+_LINE_START = re.compile(r"^(\s*)([-+=>]|\d{1,9}(?=[.)]))")
+
+
+def _escape_inline(match: re.Match[str]) -> str:
+    char = match.group()
+    if match.group("under") is not None:
+        text, at = match.string, match.start()
+        inside_word = 0 < at < len(text) - 1 and text[at - 1].isalnum() and text[at + 1].isalnum()
+        return char if inside_word else "\\_"
+    if match.group("joined") is not None or match.group("www") is not None:
+        return char + JOINER
+    if match.group("lt") is not None:
+        return "&lt;"
+    return "\\" + char
+
+
+def _escape_line(line: str) -> str:
+    line = _INLINE.sub(_escape_inline, line)
+    start = _LINE_START.match(line)
+    if start:
+        lead, mark = start.groups()
+        cut = start.end() + (1 if mark[0].isdigit() else 0)
+        mark = line[len(lead) : cut]
+        line = lead + (mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark) + line[cut:]
+    return line
 
 
 def safe_markdown(text: str) -> str:
-    """Text from documents or the model, escaped so Markdown shows it literally.
+    """Text from documents or the model, escaped so Markdown (and Streamlit's extensions to it) shows it literally.
 
-    No link, image, HTML tag or autolinked URL survives: a document cannot make the app fetch a remote image
-    or show a link that leaves the machine. Line breaks are kept.
+    The one escaping function of the app and of the chat export. Nothing in the text can become a link, an
+    autolinked URL or e-mail address, an image, HTML, an emoji or Material icon shortcode, a colored-text or
+    badge directive, LaTeX, emphasis, a list, a heading or a table. Only what could start such a construct is
+    escaped (so "step-back" stays as it is); line breaks are kept.
     """
-    text = _URL.sub(lambda m: (m.group(1) + "\u200b:") if m.group(1) else "www\u200b.", text)
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("\n", "  \n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "  \n".join(_escape_line(line) for line in lines)
+
+
+def model_picker(configured: str, catalog: dict[str, str]) -> tuple[list[str], int]:
+    """The chat model picker's options and the position of the configured model, its default.
+
+    The configured model is the catalog's own entry when it is one, also when spelled as another path to the
+    same file; otherwise it comes first, ahead of the catalog.
+    """
+    options = list(catalog)
+    for position, spec in enumerate(options):
+        if spec == configured or (_is_path(spec) and _is_path(configured) and _same_file(spec, configured)):
+            return options, position
+    return [configured, *options], 0
+
+
+def _is_path(spec: str) -> bool:
+    return not spec.startswith(("packaged:", "hf:"))
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 # What the app keeps of a conversation (plain dicts, so session state holds no live objects) -------------
@@ -71,10 +137,10 @@ def source_record(number: int, hit: ScoredChunk, *, cited: bool = False) -> dict
 def chat_markdown(messages: list[dict[str, Any]], title: str = "Conversation") -> str:
     """The conversation as a Markdown file: each question, its answer, and the passages it cites.
 
-    Everything from documents or the model is escaped, so opening the file in any Markdown viewer shows it
+    Everything from documents or the model goes through `safe_markdown`, so any Markdown viewer shows it
     literally and fetches nothing.
     """
-    lines = [f"# {title}", ""]
+    lines = [f"# {safe_markdown(title)}", ""]
     for message in messages:
         if message["role"] == "user":
             lines += [f"## {safe_markdown(message['content'])}", ""]
