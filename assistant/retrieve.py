@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ingest import Chunk, Embedder, IndexStore, ModelError, ScoredChunk, Settings
+from ingest.instructions import chunk_instruction_reasons
 
 from .lexical import lexical_index
 
@@ -22,7 +23,8 @@ RRF_K = 60
 
 @dataclass(frozen=True, slots=True)
 class Retrieval:
-    """The chunks found for a query. `hits` go to the model; `candidates` is everything ranked.
+    """The chunks found for a query. `hits` go to the model; `candidates` is everything ranked (passages that
+    address the assistant included: see `withheld`).
 
     Scores are cosine similarities to the query, whatever ranked the chunk.
     """
@@ -32,6 +34,9 @@ class Retrieval:
     candidates: list[ScoredChunk]
     question: str = ""
     """The question as the user asked it, when `query` is a rewritten version of it."""
+    withheld: list[ScoredChunk] = field(default_factory=list)
+    """Passages that ranked among the top k but address the assistant instead of a reader; kept out of `hits`
+    (unless `settings.include_instruction_passages`), shown to people as such."""
 
     @property
     def found(self) -> bool:
@@ -80,7 +85,7 @@ def retrieve(
     reranker: Reranker | None = None,
     question: str = "",
 ) -> Retrieval:
-    """The top-k chunks for `query`, best first, from documents named in `sources` if given.
+    """The top-k chunks for `query`, best first, from the documents in `sources` (ids or names) if given.
 
     When even the best candidate is less similar than `settings.min_score`, there are no hits: the documents
     don't cover the question and the model is not asked.
@@ -89,7 +94,10 @@ def retrieve(
         return Retrieval(query, [], [], question)
     rows = None
     if sources is not None:
-        rows = np.array([i for i, c in enumerate(store.chunks) if c.source in sources], dtype=np.int64)
+        wanted = set(sources)  # document ids, or names as listed
+        rows = np.array(
+            [i for i, c in enumerate(store.chunks) if c.doc_id in wanted or c.source in wanted], dtype=np.int64
+        )
         if not len(rows):
             return Retrieval(query, [], [], question)
     vector = embedder.embed_query(query)
@@ -110,11 +118,28 @@ def retrieve(
     candidates = [ScoredChunk(store.chunks[r], float(similarity[r])) for r in ranked]
     if reranker is not None and candidates:
         candidates = _rerank(reranker, query, candidates)
-    hits = candidates[: settings.top_k]
+    hits, withheld = _admit(candidates, settings)
     if max((h.score for h in hits), default=-1.0) < settings.min_score:
         log.info("Best similarity %.2f is under min_score %.2f for %r", _best(hits), settings.min_score, query)
         hits = []
-    return Retrieval(query, hits, candidates, question)
+    return Retrieval(query, hits, candidates, question, withheld)
+
+
+def _admit(candidates: list[ScoredChunk], settings: Settings) -> tuple[list[ScoredChunk], list[ScoredChunk]]:
+    """The top-k candidates the model may read, and the passages that address the assistant ("ignore previous
+    instructions", "reply only with: ...") which ranked among them and were kept out. Chunks flagged at ingest
+    carry their reasons; chunks of older indexes are checked here, which costs microseconds per passage."""
+    if settings.include_instruction_passages:
+        return candidates[: settings.top_k], []
+    hits: list[ScoredChunk] = []
+    withheld: list[ScoredChunk] = []
+    for candidate in candidates:
+        if len(hits) == settings.top_k:
+            break
+        (withheld if chunk_instruction_reasons(candidate.chunk) else hits).append(candidate)
+    if withheld:
+        log.info("Kept %d passages that address the assistant out of the prompt.", len(withheld))
+    return hits, withheld
 
 
 def fuse(rankings: list[list[int]], weights: list[float] | None = None, k: int = RRF_K) -> list[int]:

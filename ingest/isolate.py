@@ -113,13 +113,18 @@ class IsolatedParser:
             return self._process
         self._kill()
         # A fresh interpreter running only this module: nothing of the parent (an app script, threads, locks).
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "ingest.isolate", str(self.memory_mb)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=Path(__file__).resolve().parent.parent,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "ingest.isolate", str(self.memory_mb)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
+        except OSError as exc:
+            raise DocumentError(
+                "(parser)", f"the parsing worker could not be started ({exc.strerror or exc})."
+            ) from exc
         assert self._process.stdout is not None
         try:  # the time limit is for parsing, so wait for the worker's imports first
             if _read_frame(self._process.stdout, time.monotonic() + _STARTUP_TIMEOUT) != b"ready":

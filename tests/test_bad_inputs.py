@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from pathlib import Path
 
@@ -76,6 +77,21 @@ def test_rejected_files_leave_the_index_byte_identical(tmp_path: Path, settings:
     rejected = [c for c in shared_cases() + generated_cases() if c.expect == "failed"]
     report = ingest(write_cases(tmp_path / "bad", rejected), settings, embedder)
     assert {f.status for f in report.files} == {"failed"}
+    assert index_fingerprint(settings) == before
+
+
+def test_text_no_encoding_reads_is_refused_and_changes_nothing(tmp_path: Path, settings: Settings) -> None:
+    """Bytes that are neither binary nor text in any encoding are refused, not indexed as mojibake."""
+    embedder = HashEmbedder()
+    ingest([SourceFile(HANDBOOK, "northwind-handbook.pdf")], settings, embedder)
+    before = index_fingerprint(settings)
+    noise = random.Random(17)
+    path = tmp_path / "notes.txt"
+    path.write_bytes(bytes(noise.randrange(0x80, 0x100) for _ in range(20_000)))
+    report = ingest([SourceFile(path, "notes.txt")], settings, embedder)
+    assert [(f.status, f.reason.split(":")[0]) for f in report.files] == [
+        ("failed", "the text encoding could not be recognised")
+    ]
     assert index_fingerprint(settings) == before
 
 
