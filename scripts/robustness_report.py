@@ -1,9 +1,13 @@
-"""Robustness report: bad inputs, rejections, kills, prompt injection, concurrent sessions and fuzzing, in one run.
+"""Robustness report: the red team's classes, bad inputs, rejections, kills, prompt injection, concurrent sessions
+and fuzzing, in one run.
 
     python scripts/robustness_report.py [--kills 20] [--sessions 8] [--fuzz-seconds 60] [--model NAME]
+    python scripts/robustness_report.py --red-team-only     # the red team's classes alone, in a minute or two
 
-Prints: bad inputs tried and handled cleanly, index changes after rejections, kills survived, injection answers
-that obeyed a document or revealed the canary, concurrent queries served and errors, fuzzing crashes.
+Prints: per red-team class (scripts/red_team_report.py), cases tried, data lost, files read outside the folders,
+stalls and tracebacks; bad inputs tried and handled cleanly, index changes after rejections, kills survived,
+injection answers that obeyed a document or revealed the canary, concurrent queries served and errors, fuzzing
+crashes. Exits 1 when a red-team class lost data, read outside, stalled, showed a traceback or failed a check.
 """
 
 from __future__ import annotations
@@ -120,8 +124,19 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--fuzz-seconds", type=float, default=60)
     parser.add_argument("--model", help="chat model for the injection and load parts (default: the configured one)")
+    parser.add_argument("--red-team-only", action="store_true", help="run only the red team's classes")
     args = parser.parse_args()
     quiet_third_party_output()
+    from red_team_harness import failed as red_team_failed
+    from red_team_harness import run_all
+    from red_team_harness import table as red_team_table
+    from red_team_report import CLASSES
+
+    print("red team ...", flush=True)  # first: its memory figures need a process whose peak nothing has raised yet
+    red = run_all(CLASSES)
+    if args.red_team_only:
+        print("\n" + red_team_table(red))
+        sys.exit(int(red_team_failed(red)))
     with tempfile.TemporaryDirectory(prefix="robustness-") as scratch_name:
         scratch = Path(scratch_name)
         print("bad inputs ...", flush=True)
@@ -152,6 +167,8 @@ def main() -> None:
         f"p95 {load['answer_p95_s']:.1f} s"
     )
     print(f"  fuzzing:                          {fuzzed}")
+    print("\n" + red_team_table(red))
+    sys.exit(int(red_team_failed(red)))
 
 
 if __name__ == "__main__":
