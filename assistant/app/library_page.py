@@ -1,0 +1,124 @@
+"""The library page: uploads with a report per file, the documents, deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from assistant.ui import safe_markdown
+from ingest import (
+    AssistantError,
+    IndexStore,
+    Settings,
+    display_name,
+    ingest,
+    save_upload,
+)
+from ingest.errors import DocumentError
+from ingest.instructions import flagged_counts
+from ingest.load import SUPPORTED_SUFFIXES
+from ingest.manage import delete_documents
+from ingest.types import FileReport
+
+from .services import services
+
+
+def library_view(settings: Settings, store: IndexStore) -> None:
+    st.subheader(f"Library: {safe_markdown(settings.collection)}")
+    uploads = st.file_uploader(
+        "Add documents",
+        accept_multiple_files=True,
+        key=f"uploader-{st.session_state.upload_round}",
+        type=[s.lstrip(".") for s in sorted(SUPPORTED_SUFFIXES)],
+        help="The type is checked from the content, not the name.",
+    )
+    st.caption(f"PDF, Word, Markdown, HTML or text, up to {settings.max_file_mb:g} MB each.")
+    if uploads and st.button("Add to index", type="primary"):
+        add_uploads(uploads, settings)
+        st.session_state.upload_round += 1
+        st.rerun()
+    for report in st.session_state.upload_reports:
+        show_report(report)
+    documents = store.list_documents()
+    if not documents:
+        st.info("No documents in this collection yet.")
+        return
+    flagged = flagged_counts(store.chunks)
+    st.dataframe(
+        [
+            {
+                "document": d.source,
+                "pages": d.pages,
+                "chunks": d.chunks,
+                "added": d.ingested_at[:16].replace("T", " "),
+                "pages without text": len(d.empty_pages),
+                "passages addressing the assistant": flagged.get(d.doc_id, 0),
+            }
+            for d in documents
+        ],
+        hide_index=True,
+    )
+    if any(flagged.get(d.doc_id) for d in documents):
+        st.caption(
+            'Passages addressing the assistant ("ignore previous instructions", "reply only with: …") are '
+            "written to an AI, not to a reader, and are kept out of answers."
+        )
+    if any(flagged.get(d.doc_id, 0) is None for d in documents):
+        st.caption("No count: indexed before passages were checked; they are checked when searched.")
+    names = {d.doc_id: d.source for d in documents}  # chosen by id: two documents may share a file name
+    doomed = st.multiselect("Remove from the index", list(names), format_func=names.__getitem__, key="doomed")
+    if doomed and st.button(f"Delete {len(doomed)} document{'s' if len(doomed) > 1 else ''}"):
+        try:
+            removed = delete_documents(settings, doomed, lock_timeout=30)
+        except AssistantError as exc:
+            st.error(safe_markdown(str(exc)))
+        else:
+            st.session_state.upload_reports = [FileReport(d.source, "deleted") for d in removed]
+            st.session_state.pop("doomed")
+            st.rerun()
+
+
+def show_report(report: FileReport) -> None:
+    text = f"{report.source}: {report.status}"
+    if report.status == "indexed":
+        text += f", {report.pages} pages, {report.chunks} passages"
+    if report.reason:
+        text += f" ({report.reason})"
+    if report.empty_pages:
+        pages = ", ".join(map(str, report.empty_pages[:10])) + ("…" if len(report.empty_pages) > 10 else "")
+        text += f"; no text on pages {pages} (scanned or images only: those pages can't be searched)"
+    if report.status == "failed":
+        st.error(safe_markdown(text))
+    elif report.empty_pages:
+        st.warning(safe_markdown(text))
+    else:
+        st.success(safe_markdown(text))
+
+
+def add_uploads(uploads: list[Any], settings: Settings) -> None:
+    """Each file on its own: saved under its content hash, ingested with its own progress, then reported."""
+    reports: list[FileReport] = []
+    for upload in uploads:
+        name = display_name(upload.name)
+        with st.status(safe_markdown(name), expanded=True) as status:
+            bar = st.progress(0.0, text="Checking…")
+            try:
+                source = save_upload(
+                    upload.getvalue(), upload.name, settings.upload_dir, int(settings.max_file_mb * 1_000_000)
+                )
+
+                def progress(stage: str, done: int, total: int, bar: Any = bar) -> None:
+                    bar.progress(min(done / max(total, 1), 1.0), text=f"{stage.capitalize()} {done}/{total}")
+
+                report = ingest([source], settings, services().embedder, on_progress=progress, lock_timeout=60)
+                file_report = report.files[0]
+            except DocumentError as exc:
+                file_report = FileReport(exc.source, "failed", reason=exc.reason)
+            except AssistantError as exc:
+                file_report = FileReport(name, "failed", reason=str(exc))
+            bar.empty()
+            failed = file_report.status == "failed"
+            status.update(label=safe_markdown(f"{name}: {file_report.status}"), state="error" if failed else "complete")
+        reports.append(file_report)
+    st.session_state.upload_reports = reports
