@@ -61,7 +61,8 @@ def delete_documents(
         for name in names:
             matches = _matching(store.documents.values(), name)
             if len(matches) != 1:
-                missing.append(printable(name) + (f" ({len(matches)} match)" if matches else ""))
+                shown = ", ".join(sorted(printable(d.source) for d in matches))
+                missing.append(printable(name) + (f" (matches {shown})" if matches else ""))
             chosen.update({d.doc_id: d for d in matches})
         if missing:
             raise IndexStoreError(
@@ -74,7 +75,8 @@ def delete_documents(
 
 
 def _matching(documents: Iterable[DocumentInfo], name: str) -> list[DocumentInfo]:
-    """Documents `name` identifies: by exact name, by the path of their file, else by a hash prefix."""
+    """Documents `name` identifies: by exact name, by the path of their file, by a hash prefix, else by the
+    end of their name (so a bare `notes.md` finds `A/notes.md`, and says so when `B/notes.md` exists too)."""
     documents = list(documents)
     exact = [d for d in documents if d.source == name]
     if exact:
@@ -83,7 +85,8 @@ def _matching(documents: Iterable[DocumentInfo], name: str) -> list[DocumentInfo
     by_path = [d for d in documents if d.location in (name, location) or (d.path and d.path == location)]
     if by_path:
         return by_path
-    return [d for d in documents if len(name) >= 8 and d.doc_id.startswith(name.lower())]
+    by_id = [d for d in documents if len(name) >= 8 and d.doc_id.startswith(name.lower())]
+    return by_id or [d for d in documents if d.source.endswith("/" + name)]  # `notes.md` for `A/notes.md`
 
 
 def collection_names(settings: Settings) -> list[str]:

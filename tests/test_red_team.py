@@ -76,8 +76,8 @@ def test_same_named_documents_are_deletable_by_path_and_by_id(tmp_path: Path, se
     _write(tmp_path / "B" / "notes.md", "# Notes\n\nBananas are yellow.")
     ingest(collect_sources([tmp_path / "A"]), settings, HashEmbedder())
     ingest(collect_sources([tmp_path / "B"]), settings, HashEmbedder())
-    with pytest.raises(IndexStoreError, match=r"not unique|Not in"):
-        delete_documents(settings, ["notes.md"])
+    with pytest.raises(IndexStoreError, match=r"notes\.md \(matches A/notes\.md, B/notes\.md\)"):
+        delete_documents(settings, ["notes.md"])  # ambiguous: nothing is deleted, and the message says why
     removed = delete_documents(settings, [str(tmp_path / "A" / "notes.md")])
     assert [d.source for d in removed] == ["A/notes.md"]
     (remaining,) = list_documents(settings)
