@@ -173,6 +173,7 @@ GUARDED_SETTINGS = (
     "max_chunks_per_file",
     "render_timeout_s",
     "allowed_hosts",
+    "include_instruction_passages",
 )
 
 

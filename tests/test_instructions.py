@@ -252,6 +252,10 @@ def test_the_evidence_leaves_them_out_and_a_source_card_says_what_they_are(
     app.chat_input[0].set_value(question).run()
     evidence = next(e for e in app.expander if e.label.startswith("Evidence"))
     assert "45 vacation days" not in "\n".join(m.value for m in evidence.markdown)
+    kept_out = [c.value.replace("\u2060", "") for c in app.caption if "Kept out of the answer" in c.value]
+    assert kept_out and VACATION_ATTACK.name in kept_out[0]  # named in the evidence, never given to the model
+    app.chat_input[0].set_value("And for managers?").run()  # still said when the page is drawn again
+    assert sum("Kept out of the answer" in c.value for c in app.caption) >= 1
     # Included on request, a flagged passage is marked on its card.
     settings = settings.model_copy(update={"include_instruction_passages": True})
     app = _app(monkeypatch, settings, ScriptedChatModel(["27 days [1][2][3][4][5]"]))
@@ -263,3 +267,16 @@ def test_the_evidence_leaves_them_out_and_a_source_card_says_what_they_are(
     warnings = " ".join(w.value for w in app.warning).replace("\\", "").replace("\u2060", "")  # escaping marks
     assert "This passage addresses the assistant (dictates the answer: 'reply only with:')" in warnings
     assert "given to the model because include_instruction_passages is on" in warnings
+
+
+def test_study_mode_never_feeds_flagged_passages_to_the_model(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    model = ScriptedChatModel()
+    app = _app(monkeypatch, settings, model)
+    app.button_group(key="view").set_value("Study").run()
+    next(b for b in app.button if b.label == "Summarize by section").click().run()
+    assert not app.exception, app.exception
+    prompts = "\n".join(m["content"] for prompt in model.prompts for m in prompt)
+    assert model.prompts and "Vacation" in prompts  # the handbook was summarized...
+    assert "45 vacation days" not in prompts  # ...and the attack was not shown to the model

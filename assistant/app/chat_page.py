@@ -14,7 +14,7 @@ from ingest import (
     Settings,
 )
 
-from .evidence_view import show_citations, show_evidence, show_history
+from .evidence_view import show_citations, show_evidence, show_history, show_withheld
 from .services import make_assistant
 
 
@@ -39,6 +39,8 @@ def answer(question: str, settings: Settings, store: IndexStore) -> None:
         evidence = [source_record(n, h) for n, h in enumerate(retrieval.hits, 1)]
         if retrieval.found:
             show_evidence(evidence, question)
+        record["withheld"] = [h.citation() for h in retrieval.withheld]
+        show_withheld(record["withheld"])
         placeholder = st.empty()
         try:
             busy = retrieval.found and getattr(session.assistant.chat_model, "busy", False)

@@ -120,3 +120,15 @@ def show_history(settings: Settings, store: IndexStore) -> None:
                 st.error(safe_markdown(message["error"]))
             if message["role"] == "assistant":
                 show_citations(index, message, settings, store)
+                show_withheld(message.get("withheld", []))
+
+
+def show_withheld(citations: list[str]) -> None:
+    """Passages the search found that address the assistant instead of a reader: named, never given to the model."""
+    if citations:
+        st.caption(
+            safe_markdown(
+                f"Kept out of the answer: {len(citations)} passage{'s' if len(citations) > 1 else ''} that address "
+                f"the assistant instead of a reader (possible prompt injection): {'; '.join(citations)}"
+            )
+        )

@@ -15,6 +15,7 @@ from ingest import (
     ScoredChunk,
     Settings,
 )
+from ingest.instructions import chunk_instruction_reasons
 
 from .evidence_view import highlighted
 from .services import chat_model
@@ -28,7 +29,12 @@ def study_view(settings: Settings, store: IndexStore) -> None:
         return
     scopes = {"": f"The whole collection ({len(documents)} documents)"} | {d.doc_id: d.source for d in documents}
     scope = st.selectbox("Material", list(scopes), format_func=lambda k: scopes[k], key="study_scope")
-    chunks = [c for c in store.chunks if not scope or c.doc_id == scope]
+    chunks = [
+        c
+        for c in store.chunks
+        if (not scope or c.doc_id == scope)
+        and (settings.include_instruction_passages or not chunk_instruction_reasons(c))  # never fed to the model
+    ]
     count = st.slider("Quiz questions", 3, 10, 5, key="quiz_count")
     left, right, _ = st.columns([1, 1, 3])
     make_quiz = left.button("Make a quiz", type="primary")
