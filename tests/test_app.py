@@ -410,3 +410,20 @@ def test_a_collection_deleted_elsewhere_falls_back_to_the_default(handbook_app: 
     app.run()
     assert not app.exception
     assert app.sidebar.selectbox(key="collection").value == "default"
+
+
+def test_two_uploads_with_one_name_are_both_kept_and_each_deletable(
+    app_env: ScriptedChatModel, settings: Settings
+) -> None:
+    app = show(run_app(), "Library")
+    for text in (b"# Minutes\nThe budget was approved.", b"# Minutes\nThe budget was rejected."):
+        app.file_uploader[0].set_value([("minutes-march.md", text, "text/markdown")]).run()
+        button(app, "Add to index").click().run()
+        assert not app.exception
+    names = sorted(app.dataframe[0].value["document"])
+    assert len(names) == 2 and names[0] == "minutes-march.md" and names[1].startswith("minutes-march.md")
+    doomed = next(d for d in list_documents(settings) if d.source == names[1])
+    app.multiselect(key="doomed").set_value([doomed.doc_id]).run()
+    button(app, "Delete 1 document").click().run()
+    assert not app.exception
+    assert [d.source for d in list_documents(settings)] == ["minutes-march.md"]
