@@ -316,6 +316,9 @@ class _Run:
                 self.renames[doc_id] = _Move(self.renames[doc_id].location, name)
             elif doc_id in staying and staying[doc_id].source != name:
                 self.renames[doc_id] = _Move(staying[doc_id].location, name)
+                info = staying[doc_id]
+                reason = f"was {info.source}; now told apart from a document of the same name, not re-embedded"
+                report.files.append(FileReport(name, "renamed", info.pages, info.chunks, reason=reason))
         for doc_id, file_report in self.reports.items():
             file_report.source = names.get(doc_id, file_report.source)
 

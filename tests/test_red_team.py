@@ -39,7 +39,7 @@ def test_same_name_in_two_folders_ingested_one_after_the_other_keeps_both(tmp_pa
     _write(tmp_path / "B" / "notes.md", "# Notes\n\nBananas are yellow and grow in bunches.")
     ingest(collect_sources([tmp_path / "A"]), settings, HashEmbedder())
     report = ingest(collect_sources([tmp_path / "B"]), settings, HashEmbedder())
-    assert [f.status for f in report.files] == ["indexed"]
+    assert [(f.source, f.status) for f in report.files] == [("B/notes.md", "indexed"), ("A/notes.md", "renamed")]
     texts = _texts(settings)
     assert sorted(texts) == ["A/notes.md", "B/notes.md"]  # both, told apart by as much of the path as it takes
     assert "Apples" in texts["A/notes.md"] and "Bananas" in texts["B/notes.md"]
