@@ -1,11 +1,12 @@
 """Ingestion: load documents, chunk them, embed the chunks, and store them in a FAISS index."""
 
+from .batch import make_chunker
 from .chunk import Chunker, split_sections
 from .embed import Embedder, SentenceTransformerEmbedder, resolve_embedder
 from .errors import AssistantError, DocumentError, IndexStoreError, ModelError
 from .load import SUPPORTED_SUFFIXES, load_bytes, load_file, sniff
 from .names import display_name, printable
-from .pipeline import index_config, ingest, make_chunker, open_index
+from .pipeline import index_config, ingest, open_index
 from .quiet import quiet_third_party_output
 from .settings import DATA_DIR, Settings, setting_origins
 from .sources import SourceFile, Sources, collect_sources
