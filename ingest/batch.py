@@ -215,7 +215,7 @@ class Run:
             wanted[doc_id], where[doc_id] = move.source, move.location
         for document, _ in self.pending:
             wanted[document.doc_id], where[document.doc_id] = document.source, self.locations[document.doc_id]
-        names = unique_names(wanted, where)
+        names = unique_names(wanted, where, established={d for d, info in staying.items() if d not in self.renames})
         for index, (document, chunks) in enumerate(self.pending):
             name = names[document.doc_id]
             if name != document.source:

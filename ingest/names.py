@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import PurePosixPath
 
 #: A collection name: also a folder name, so no separators, no leading dot, bounded length.
@@ -45,13 +45,16 @@ def path_name(relative: str) -> str:
     return printable(relative)
 
 
-def unique_names(wanted: Mapping[str, str], locations: Mapping[str, str]) -> dict[str, str]:
+def unique_names(
+    wanted: Mapping[str, str], locations: Mapping[str, str], established: Collection[str] = ()
+) -> dict[str, str]:
     """Display names that tell documents apart: `wanted` maps a key to the name it would like, `locations`
     maps the same key to where its file is (a path, or `upload:<id>`).
 
     Keys whose wanted names collide are named by as many of their location's last path components as it
     takes to tell them apart (`A/notes.md`, `B/notes.md`); what is still equal after that (uploads, the
-    same path) is numbered: `minutes.md (2)`. Sorting by key makes the result the same on every run."""
+    same path) is numbered: `minutes.md (2)`, the `established` keys (documents already known by their name) keeping
+    theirs first. Sorting by key makes the result the same on every run."""
     by_name: dict[str, list[str]] = {}
     for key in sorted(wanted):
         by_name.setdefault(wanted[key], []).append(key)
@@ -63,7 +66,7 @@ def unique_names(wanted: Mapping[str, str], locations: Mapping[str, str]) -> dic
         names.update(_tell_apart(name, keys, locations))
     # Lengthened names may now collide with a name someone else wanted: number what is still shared.
     seen: dict[str, int] = {}
-    for key in sorted(names, key=lambda k: (names[k], k)):
+    for key in sorted(names, key=lambda k: (names[k], k not in established, k)):
         count = seen.get(names[key], 0) + 1
         seen[names[key]] = count
         if count > 1:
