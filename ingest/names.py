@@ -40,11 +40,6 @@ def display_name(uploaded_name: str, limit: int = 120) -> str:
     return name or "unnamed"
 
 
-def path_name(relative: str) -> str:
-    """A found file's name relative to the folder named (POSIX separators), made printable."""
-    return printable(relative)
-
-
 def unique_names(
     wanted: Mapping[str, str], locations: Mapping[str, str], established: Collection[str] = ()
 ) -> dict[str, str]:

@@ -199,9 +199,9 @@ def setting_origins(env_file: Path = Path(".env")) -> list[str]:
     if env_file.is_file():
         from dotenv import dotenv_values
 
-        where = env_file.resolve()
+        where, environment = env_file.resolve(), {k.upper() for k in os.environ}
         for key in sorted(k for k in dotenv_values(env_file) if k.upper() in fields):
-            if key.upper() in {k.upper() for k in os.environ}:
+            if key.upper() in environment:
                 lines.append(f"{key} in {where} ignored: the environment sets it")
             elif fields[key.upper()] in GUARDED_SETTINGS:
                 lines.append(f"{key} in {where} ignored: only the environment can change this safety limit")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .files import file_kind
 from .load import SUPPORTED_SUFFIXES
-from .names import path_name, printable
+from .names import printable
 from .types import FileReport
 
 #: Folders nested deeper than this below a named folder are reported and not entered.
@@ -80,7 +80,7 @@ def collect_sources(paths: list[Path]) -> Sources:
 
 
 def _walk_folder(walk: _Walk) -> None:
-    """Breadth-first with an explicit queue: no recursion, so a tree of any depth cannot overflow the stack."""
+    """Depth-first with an explicit stack: no recursion, so a tree of any depth cannot overflow the stack."""
     walk.pending.append((walk.root, 0))
     files: list[SourceFile] = []
     while walk.pending:
@@ -91,14 +91,14 @@ def _walk_folder(walk: _Walk) -> None:
                 listed = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
             walk.found.unknown.append(str(folder))
-            shown = path_name(relative + "/") if relative != "." else path_name(str(walk.root))
+            shown = printable(relative + "/") if relative != "." else printable(str(walk.root))
             reason = f"the folder cannot be listed ({exc.strerror or exc}); its documents are kept as they are"
             walk.found.skipped.append(_skip(shown, reason))
             continue
         for entry in listed:
             if entry.name.startswith("."):
                 continue
-            name = path_name(Path(entry.path).relative_to(walk.root).as_posix())
+            name = printable(Path(entry.path).relative_to(walk.root).as_posix())
             try:
                 if entry.is_symlink():
                     walk.found.skipped.append(_skip(name, f"a symbolic link (to {_target(entry.path)}); not followed"))

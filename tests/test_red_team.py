@@ -331,3 +331,19 @@ def test_a_long_run_of_blanks_is_cleaned_in_linear_time() -> None:
 
     baseline = seconds(5_000)
     assert seconds(150_000) < 30 * baseline + 0.5  # 30x the text; the old pattern took about 900x
+
+
+def test_an_embedder_without_a_portable_tokenizer_is_split_here_after_the_worker_parses(
+    tmp_path: Path, settings: Settings
+) -> None:
+    class LocalTokenizer(HashEmbedder):
+        def portable_tokenizer(self) -> None:  # type: ignore[override]
+            return None
+
+    folder = tmp_path / "docs"
+    _write(folder / "notes.md", "# Notes\n\n" + "\n\n".join(f"Point {i}: something to remember." for i in range(300)))
+    report = ingest(collect_sources([folder]), settings, LocalTokenizer())
+    here = settings.model_copy(update={"isolate_parsing": False, "collection": "here"})
+    ingest(collect_sources([folder]), here, HashEmbedder())
+    assert report.files[0].status == "indexed"
+    assert open_index(settings, HashEmbedder()).chunks == open_index(here, HashEmbedder()).chunks
