@@ -13,6 +13,7 @@ import sys
 import streamlit as st
 
 from assistant import hostcheck
+from assistant.app import chats
 from assistant.app.chat_page import chat_view
 from assistant.app.library_page import library_view
 from assistant.app.services import current_store, make_assistant, services
@@ -36,14 +37,16 @@ log = logging.getLogger("streamlit_app")
 def main() -> None:
     for key, default in {"messages": [], "upload_reports": [], "upload_round": 0}.items():
         st.session_state.setdefault(key, default)
-    st.title("Local document assistant")
+    st.markdown("### Local document assistant")
     st.caption("Answers come only from your documents, with the page they came from. Nothing leaves this machine.")
     base = services().settings
-    settings = sidebar(base)
+    chats.from_address(base)  # a reload reopens the chat in the address
+    settings, chat_list_place = sidebar(base)
     store = current_store(settings)
     show_status(settings, store)
     if "chat" not in st.session_state:
         st.session_state.chat = ChatSession(make_assistant(settings, store))
+    chats.follow_collection(settings)  # each collection shows its own chat
     view = st.segmented_control("View", VIEWS, default="Chat", key="view", required=True, label_visibility="collapsed")
     if view == "Library":
         library_view(settings, store)
@@ -51,6 +54,7 @@ def main() -> None:
         study_view(settings, store)
     else:
         chat_view(settings, store)
+    chats.chat_list(settings, chat_list_place)  # last, so it lists a chat begun by this run's question
 
 
 def run() -> None:

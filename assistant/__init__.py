@@ -3,9 +3,10 @@
 from ingest import AssistantError, ModelError, ScoredChunk, Settings
 
 from .chat import Assistant, ChatSession, Reply
-from .generate import ChatModel, LlamaChatModel, Message
+from .generate import ChatModel, LlamaChatModel, Message, load_chat_model
 from .model_files import PACKAGED_MODELS, available_models, packaged_model_path, resolve_chat_model
 from .prompt import NOT_FOUND, SYSTEM_PROMPT, Prompt, build_messages, cited_numbers, format_source, is_refusal
+from .remote_model import OpenAICompatibleChatModel
 from .retrieve import Retrieval, retrieve
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LlamaChatModel",
     "Message",
     "ModelError",
+    "OpenAICompatibleChatModel",
     "Prompt",
     "Reply",
     # retrieval
@@ -34,6 +36,7 @@ __all__ = [
     "cited_numbers",
     "format_source",
     "is_refusal",
+    "load_chat_model",
     "packaged_model_path",
     "resolve_chat_model",
     "retrieve",

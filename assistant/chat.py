@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
-from ingest import Embedder, IndexStore, ScoredChunk, SentenceTransformerEmbedder, Settings, open_index
+from ingest import Collection as Snapshot
+from ingest import Embedder, ScoredChunk, Settings, embedder_for, open_index
 
-from .generate import ChatModel, LlamaChatModel, Message
-from .model_files import resolve_chat_model
+from .generate import ChatModel, Message, load_chat_model
 from .prompt import (
     NOT_FOUND,
     build_messages,
@@ -88,7 +88,7 @@ class Assistant:
         self,
         settings: Settings,
         embedder: Embedder,
-        store: IndexStore,
+        store: Snapshot,
         chat_model: ChatModel | Callable[[], ChatModel],
         reranker: Reranker | None = None,
     ) -> None:
@@ -100,11 +100,12 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
-        """The real thing: sentence-transformers embedder, the collection on disk, llama.cpp (loaded lazily)."""
-        embedder = SentenceTransformerEmbedder(settings)
+        """The real thing: sentence-transformers embedder, the collection on disk, the chat model the settings choose
+        (llama.cpp or an OpenAI-compatible server; loaded lazily)."""
+        embedder = embedder_for(settings)
         store = open_index(settings, embedder)
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
-        return cls(settings, embedder, store, lambda: LlamaChatModel(resolve_chat_model(settings), settings), reranker)
+        return cls(settings, embedder, store, lambda: load_chat_model(settings), reranker)
 
     @property
     def chat_model(self) -> ChatModel:
@@ -148,6 +149,7 @@ class Assistant:
             context_size=model.context_size,
             max_answer_tokens=self.settings.max_answer_tokens,
             history=history,
+            pages=retrieval.pages,
         )
         tokens = model.stream(
             prompt.messages, max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature

@@ -22,7 +22,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest import DATA_DIR, AssistantError, SentenceTransformerEmbedder, Settings, collect_sources, ingest
+from ingest import (
+    DATA_DIR,
+    AssistantError,
+    Settings,
+    SourceFile,
+    collect_sources,
+    embedder_for,
+    ingest,
+)
+from ingest.files import sha256_bytes, sha256_file
 from ingest.quiet import quiet_third_party_output
 
 from .chat import Assistant
@@ -86,6 +95,7 @@ def evaluate(
     generate: bool = True,
     baseline: bool = True,
     seed: int = 0,
+    cache_dir: Path | None = None,
 ) -> Run:
     passages = load_passages(dataset / "passages.jsonl")
     questions: list[Question] = []
@@ -100,7 +110,7 @@ def evaluate(
     run = Run(dataset.name, settings.model_dump(mode="json"), generated=generate, baseline=baseline)
 
     started = time.perf_counter()
-    report = ingest(sources, settings, SentenceTransformerEmbedder(settings))
+    report = ingest(sources, settings, embedder_for(settings))
     run.stages["ingest_s"] = time.perf_counter() - started
     run.notes += [f"{f.source}: {f.reason}" for f in report.failed]
     indexed = sum(1 for f in report.files if f.status in ("indexed", "unchanged", "renamed"))
@@ -115,20 +125,48 @@ def evaluate(
     run.stages["generate_s"] = sum(o.seconds_generate for o in run.outcomes)
 
     if baseline:
-        from .baseline import build_baseline
-
-        tutorial = build_baseline(sources, settings)
-        run.stages["baseline_ingest_s"] = tutorial.seconds
-        run.notes += [f"baseline lost {name}: {reason}" for name, reason in tutorial.failed.items()]
-        run.notes.append(
-            f"baseline: {len(sources) - len(tutorial.failed)} of {len(sources)} files, {tutorial.chunks} chunks"
-        )
-        started = time.perf_counter()
-        for question, outcome in zip(questions, run.outcomes, strict=True):
-            if question.has_gold:
-                outcome.baseline_rank = rank_of_first_hit(question, tutorial.search(question.question, max(KS)))
-        run.stages["baseline_retrieve_s"] = time.perf_counter() - started
+        _run_baseline(run, questions, sources, settings, cache_dir)
     return run
+
+
+def _run_baseline(
+    run: Run, questions: list[Question], sources: list[SourceFile], settings: Settings, cache_dir: Path | None
+) -> None:
+    """The tutorial's ranks for each question. The tutorial never changes, so its ranks are kept in `cache_dir`
+    under a fingerprint of the files (by content), the embedder and the questions, and reused while it holds."""
+    fingerprint = _fingerprint(questions, sources, settings)
+    cache = cache_dir / f"{run.dataset}.json" if cache_dir else None
+    if cache is not None and cache.exists():
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        if kept.get("fingerprint") == fingerprint:
+            for outcome in run.outcomes:
+                outcome.baseline_rank = kept["ranks"].get(outcome.id)
+            run.stages["baseline_ingest_s"] = 0.0
+            run.notes += kept["notes"] + ["baseline ranks reused from an earlier run on the same files and questions"]
+            return
+    from .baseline import build_baseline
+
+    tutorial = build_baseline(sources, settings)
+    run.stages["baseline_ingest_s"] = tutorial.seconds
+    notes = [f"baseline lost {name}: {reason}" for name, reason in tutorial.failed.items()]
+    notes.append(f"baseline: {len(sources) - len(tutorial.failed)} of {len(sources)} files, {tutorial.chunks} chunks")
+    run.notes += notes
+    started = time.perf_counter()
+    for question, outcome in zip(questions, run.outcomes, strict=True):
+        if question.has_gold:
+            outcome.baseline_rank = rank_of_first_hit(question, tutorial.search(question.question, max(KS)))
+    run.stages["baseline_retrieve_s"] = time.perf_counter() - started
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        ranks = {o.id: o.baseline_rank for o in run.outcomes}
+        payload = {"fingerprint": fingerprint, "ranks": ranks, "notes": notes}
+        cache.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _fingerprint(questions: list[Question], sources: list[SourceFile], settings: Settings) -> str:
+    files = sorted((s.source, sha256_file(s.path)) for s in sources)
+    asked = [(q.id, q.question, q.docs, q.pages, q.answers, q.passage) for q in questions]
+    return sha256_bytes(json.dumps([files, asked, settings.embedding_model]).encode())
 
 
 def _answer(assistant: Assistant, question: Question, generate: bool) -> Outcome:
@@ -341,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where the JSON and Markdown go")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results table")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fresh-baseline", action="store_true", help="rebuild the tutorial pipeline even when its ranks are cached"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_third_party_output()
@@ -357,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             generate=not args.no_generate,
             baseline=not args.no_baseline,
             seed=args.seed,
+            cache_dir=None if args.fresh_baseline else args.out / "baseline-cache",
         )
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

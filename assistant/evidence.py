@@ -21,7 +21,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 from ingest import DocumentInfo, Settings
 from ingest.files import sha256_file
 from ingest.isolate import IsolatedParser, shared_parser
-from ingest.load import looks_like_pdf
+from ingest.loaders import kind_of
 from ingest.render import DEFAULT_WIDTH_PX
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])|\n{2,}|\n(?=\s*[-*•]\s)")
@@ -98,9 +98,9 @@ def locate(document: DocumentInfo, settings: Settings) -> Path | None:
 
 
 def is_pdf(path: Path) -> bool:
-    """Whether the file is a PDF, by the same test ingestion sniffs with."""
+    """Whether the file is a PDF, by the same sniffing function ingestion uses (`ingest.loaders.sniff`)."""
     with path.open("rb") as handle:
-        return looks_like_pdf(handle.read(1024))
+        return kind_of(handle.read(1024)) == "pdf"
 
 
 def _renderer(settings: Settings) -> IsolatedParser:

@@ -85,3 +85,17 @@ class LlamaChatModel(ChatModel):
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+
+def load_chat_model(settings: Settings) -> ChatModel:
+    """The chat model the settings choose: llama.cpp in this process, or an OpenAI-compatible server by URL."""
+    if settings.chat_model.startswith("server:"):  # how the app's model picker names a model server
+        url = settings.chat_model.removeprefix("server:")
+        settings = settings.model_copy(update={"chat_backend": "openai", "chat_server_url": url})
+    if settings.chat_backend == "openai":
+        from .remote_model import OpenAICompatibleChatModel
+
+        return OpenAICompatibleChatModel(settings)
+    from .model_files import resolve_chat_model
+
+    return LlamaChatModel(resolve_chat_model(settings), settings)

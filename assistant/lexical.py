@@ -1,109 +1,106 @@
-"""Lexical search: BM25 over the chunks of one snapshot (bm25s), the half of hybrid search that matches exact
-words: names, codes, figures and rare terms that sentence embeddings blur."""
+"""Which documents a question names: BM25 over each document's profile (its name, title, opening words and
+what it says it is: company, form, fiscal year and quarter), the lexical half of retrieval that a store's own
+keyword search over chunks cannot do. A question's years, quarters and forms are matched against each
+document's self-description (`ingest.describe`), so the FY2019 10-K outranks the 2023 one of the same company."""
 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
+from typing import Any
 
-import bm25s
-import numpy as np
-import Stemmer
-
-from ingest import IndexStore
-
-_STEMMER = Stemmer.Stemmer("english")
-_CACHE: OrderedDict[tuple[str, str], Lexical] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-
-
-class LexicalIndex:
-    """BM25 over chunk texts and their headers (file name, title, page, heading), stemmed, English stopwords."""
-
-    def __init__(self, texts: list[str]) -> None:
-        self.size = len(texts)
-        self._bm25 = bm25s.BM25()
-        if texts:
-            self._bm25.index(_tokens(texts), show_progress=False)
-
-    def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """(row, BM25 score) of the k best chunks with a positive score, best first; among `rows` if given."""
-        if not self.size or k <= 0:
-            return []
-        tokens = _tokens([query])[0]
-        if not tokens:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        if rows is not None:
-            mask = np.zeros(self.size, dtype=bool)
-            mask[np.asarray(rows, dtype=np.int64)] = True
-            scores = np.where(mask, scores, 0.0)
-        best = np.argsort(-scores, kind="stable")[:k]
-        return [(int(r), float(scores[r])) for r in best if scores[r] > 0]
+from ingest import Collection
+from ingest.describe import facets_text
+from ingest.stores.keyword import KeywordIndex, cached, tokens
 
 
 class Lexical:
-    """The keyword side of one snapshot: BM25 over chunks, and document profiles (file name, title and
-    opening words of each document) to tell which documents a question names."""
+    """Document profiles of one snapshot, to tell which documents a question names."""
 
-    def __init__(self, store: IndexStore) -> None:
-        self.chunks = LexicalIndex([f"{c.header()}\n{c.text}" for c in store.chunks])
-        opening: dict[str, list[str]] = {}
-        names: dict[str, str] = {}
-        for chunk in sorted(store.chunks, key=lambda c: (c.doc_id, c.page or 0, c.start)):
-            words = opening.setdefault(chunk.doc_id, [])
-            names.setdefault(chunk.doc_id, f"{re.sub(r'[_./-]+', ' ', chunk.source)} {chunk.title}")
-            if len(words) < _PROFILE_WORDS:
-                words += chunk.text.split()
-        self.doc_ids = sorted(opening)
-        profiles = [f"{names[d]}\n{' '.join(opening[d][:_PROFILE_WORDS])}" for d in self.doc_ids]
-        self.documents = LexicalIndex(profiles)
-        self._profile_words = [set(words) for words in _tokens(profiles)] if profiles else []
+    def __init__(self, store: Collection) -> None:
+        profiles = store.document_profiles()
+        self.doc_ids = sorted(profiles)
+        self.about = [store.documents[d].about if d in store.documents else {} for d in self.doc_ids]
+        texts = [f"{profiles[d]}\n{facets_text(about)}" for d, about in zip(self.doc_ids, self.about, strict=True)]
+        self.documents = KeywordIndex(texts)
+        self._profile_words = [set(words) for words in tokens(texts)] if texts else []
 
     def document_ranks(self, query: str) -> dict[str, int]:
         """doc_id -> rank (1 = best) of the documents the query names. A name is a run of capitalized words
         (a company, product, person, ticker, quarter); it names the few documents (at most a quarter of the
         collection) whose profile holds all its words. Documents named most often come first."""
         rest = query.strip().split(maxsplit=1)
-        phrases = [p for p in (_NAME.findall(rest[1]) if len(rest) == 2 else []) if len(p) > 2]  # not F1, Q3
-        if not phrases or len(self.doc_ids) < 2:
+        phrases = [p for p in (_NAME.findall(rest[1]) if len(rest) == 2 else []) if not _TOO_SHORT.fullmatch(p)]
+        if len(self.doc_ids) < 2:
             return {}
         limit = max(1, int(_NAMING_SHARE * len(self.doc_ids)))
-        counts = [0] * len(self.doc_ids)
-        for words in _tokens(phrases):
+        counts = [0.0] * len(self.doc_ids)
+        for words in tokens(phrases) if phrases else []:
             holders = [i for i, profile in enumerate(self._profile_words) if words and set(words) <= profile]
             if 0 < len(holders) <= limit:
                 for i in holders:
                     counts[i] += 1
         if not any(counts):
             return {}
+        return self._ranked(query, counts)
+
+    def period_ranks(self, query: str) -> dict[str, int]:
+        """doc_id -> rank of the documents whose self-description fits the years, quarters and forms the query
+        names best (`facet_match`), when they are few; those the query's words match best come first."""
+        asked = asked_facets(query)
+        if not any(asked.values()) or len(self.doc_ids) < 2:
+            return {}
+        facets = [facet_match(asked, about) for about in self.about]
+        best = max(facets)
+        fitting = [f if f == best else 0.0 for f in facets]
+        if not best or sum(1 for f in fitting if f) > max(1, int(_NAMING_SHARE * len(self.doc_ids))):
+            return {}
+        return self._ranked(query, fitting)
+
+    def _ranked(self, query: str, counts: list[float]) -> dict[str, int]:
         scores = dict(self.documents.search(query, len(self.doc_ids)))
         named = sorted((i for i, n in enumerate(counts) if n), key=lambda i: (-counts[i], -scores.get(i, 0.0)))
         return {self.doc_ids[i]: rank for rank, i in enumerate(named, start=1)}
 
 
-_PROFILE_WORDS = 300
+def asked_facets(query: str) -> dict[str, Any]:
+    """The years, quarters and forms a question names: `FY2019`, `fiscal 2020`, `2022 Q2`, `second quarter`,
+    `10-K`, `annual report`."""
+    years = sorted({int(y) for y in _YEAR.findall(query)})
+    quarters = {int(a or b) for a, b in _QUARTER.findall(query)}
+    quarters |= {_ORDINALS[w.lower()] for w in _QUARTER_WORDS.findall(query)}
+    forms = {_FORMS.get(f.lower(), f.upper().replace(" ", "")) for f in _FORM.findall(query)}
+    return {"years": years, "quarters": quarters, "forms": forms}
+
+
+def facet_match(asked: dict[str, Any], about: dict[str, Any]) -> float:
+    """How well a document's self-description fits what the question names: its fiscal year is the latest year
+    asked (1) or one of them (0.5), its quarter (1) and its form (0.5) are the ones asked."""
+    score = 0.0
+    year = about.get("fiscal_year")
+    if asked["years"] and year:
+        score += 1.0 if year == asked["years"][-1] else 0.5 if year in asked["years"] else 0.0
+    if asked["quarters"] and about.get("fiscal_quarter") in asked["quarters"]:
+        score += 1.0
+    if asked["forms"] and about.get("form") in asked["forms"]:
+        score += 0.5
+    return score
+
+
 #: A name names documents when at most this share of the collection's documents hold it in their profile.
 _NAMING_SHARE = 0.25
-#: Runs of capitalized words and acronyms: the names a question may give (its first word is skipped).
-_NAME = re.compile(r"\b[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*)*")
+#: Runs of capitalized words and acronyms: the names a question may give (its first word is skipped); `3M` too.
+_NAME = re.compile(r"\b(?:[A-Z]|\d[A-Z])[\w&.'-]*(?:\s+[A-Z][\w&.'-]*)*")
+#: Too short to name anything: `Q3`, `F1`, `AI`.
+_TOO_SHORT = re.compile(r"[A-Z][\w&.'-]?")
+_YEAR = re.compile(r"(?<![\w.])(?:FY\s?|fiscal\s+(?:year\s+)?)?((?:19|20)\d\d)(?![\d])", re.IGNORECASE)
+_QUARTER = re.compile(r"(?<![A-Za-z])Q([1-4])(?!\d)|(?<!\d)([1-4])Q(?![A-Za-z])")
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+_QUARTER_WORDS = re.compile(r"\b(first|second|third|fourth)\s+(?:fiscal\s+)?quarter\b", re.IGNORECASE)
+_FORM = re.compile(r"\b(10-?K|10-?Q|8-?K|annual\s+report|quarterly\s+report|earnings\s+release)\b", re.IGNORECASE)
+_FORMS = {"10k": "10-K", "10-k": "10-K", "10q": "10-Q", "10-q": "10-Q", "8k": "8-K", "8-k": "8-K",
+          "annual report": "10-K", "quarterly report": "10-Q", "earnings release": "earnings release"}  # fmt: skip
 
 
-def lexical_index(store: IndexStore) -> Lexical:
-    """The keyword indexes of this snapshot, built once and shared (the last few snapshots are kept)."""
-    key = (str(store.directory), store.commit_name or f"unsaved-{id(store)}")
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    index = Lexical(store)
-    with _CACHE_LOCK:
-        _CACHE[key] = index
-        while len(_CACHE) > 4:
-            _CACHE.popitem(last=False)
-    return index
-
-
-def _tokens(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+def lexical_index(store: Collection) -> Lexical:
+    """The document profiles of this snapshot, read once and shared."""
+    return cached(f"profiles:{store.version}", lambda: Lexical(store))

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest import ScoredChunk
+from ingest import Chunk, ScoredChunk
 
 from .generate import Message
 
@@ -47,13 +47,48 @@ class Prompt:
     dropped: int
 
 
-def format_source(number: int, hit: ScoredChunk) -> str:
+def format_source(number: int, hit: ScoredChunk, text: str | None = None) -> str:
+    """One quoted source: the hit's text, or `text` (the page around it) when given."""
     chunk = hit.chunk
     where = f"{chunk.source}, page {chunk.page}" if chunk.page is not None else chunk.source
     if chunk.heading:
         where += f", section: {chunk.heading}"
-    text = _TAG.sub("", chunk.text)  # a document must not be able to close its own quote
-    return f'<source id="{number}" from="{_TAG.sub("", where)}">\n{text}\n</source>'
+    body = _TAG.sub("", chunk.text if text is None else text)  # a document must not be able to close its own quote
+    return f'<source id="{number}" from="{_TAG.sub("", where)}">\n{body}\n</source>'
+
+
+def page_window(hit: Chunk, page: list[Chunk], fits: Callable[[str], bool]) -> str:
+    """The hit with its page's neighbouring chunks around it ("small to big"), grown one chunk at a time, before
+    and after by turns, while `fits` accepts the text. Overlapping chunks are joined where they overlap (spans
+    index the page's text), and chunks a gap apart are joined by a line break."""
+    ordered = sorted(page, key=lambda c: c.start)
+    at = next((i for i, c in enumerate(ordered) if c.id == hit.id), None)
+    if at is None:
+        return hit.text
+    low = high = at
+    text = hit.text
+    while True:
+        grown = False
+        for step in (-1, 1):
+            index = (low if step < 0 else high) + step
+            if not 0 <= index < len(ordered):
+                continue
+            wider = _join(ordered[min(index, low) : max(index, high) + 1])
+            if fits(wider):
+                low, high, text, grown = min(index, low), max(index, high), wider, True
+        if not grown:
+            return text
+
+
+def _join(chunks: list[Chunk]) -> str:
+    """Chunks of one page in reading order, as one text: each adds what lies past the previous one's end."""
+    text, end = chunks[0].text, chunks[0].end
+    for chunk in chunks[1:]:
+        if chunk.end <= end:
+            continue
+        text += chunk.text[end - chunk.start :] if chunk.start < end else "\n" + chunk.text
+        end = chunk.end
+    return text
 
 
 def build_messages(
@@ -64,11 +99,14 @@ def build_messages(
     context_size: int,
     max_answer_tokens: int,
     history: list[Message] | None = None,
+    pages: dict[str, list[Chunk]] | None = None,
 ) -> Prompt:
     """System rules, earlier turns, then the sources and the question, fitted to the context window.
 
     Sources are added best first while they fit; the rest are dropped (and logged) rather than letting the
-    prompt overflow the window. Earlier turns are dropped oldest first before any source is.
+    prompt overflow the window. Earlier turns are dropped oldest first before any source is. A hit whose page
+    is in `pages` (hit id -> the chunks of its page) then grows into its page's text around it, each source by
+    turns taking an equal share of the room left.
     """
     margin = 64  # chat-template tokens around each message
     budget = context_size - max_answer_tokens - margin - count_tokens(SYSTEM_PROMPT)
@@ -88,12 +126,39 @@ def build_messages(
         budget -= cost
         sources.append(hit)
         blocks.append(block)
+    if pages:
+        blocks, budget = _grow(sources, blocks, pages, count_tokens, budget)
     dropped = len(hits) - len(sources)
     if dropped:
         log.info("Dropped %d of %d sources to fit the %d-token context window.", dropped, len(hits), context_size)
     user = "Sources:\n\n" + "\n\n".join(blocks) + "\n\n" + question_block
     messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}, *turns, {"role": "user", "content": user}]
     return Prompt(messages, sources, dropped)
+
+
+def _grow(
+    sources: list[ScoredChunk],
+    blocks: list[str],
+    pages: dict[str, list[Chunk]],
+    count_tokens: Callable[[str], int],
+    budget: int,
+) -> tuple[list[str], int]:
+    """Each source widened to the text of its page around it, within an equal share of the budget left."""
+    grown = list(blocks)
+    for number, hit in enumerate(sources, start=1):
+        page = pages.get(hit.chunk.id)
+        if not page or len(page) < 2:
+            continue
+        share = budget // max(1, sum(1 for h in sources[number - 1 :] if pages.get(h.chunk.id)))
+        limit = count_tokens(grown[number - 1]) + share
+
+        def fits(text: str, number: int = number, hit: ScoredChunk = hit, limit: int = limit) -> bool:
+            return count_tokens(format_source(number, hit, text)) <= limit
+
+        block = format_source(number, hit, page_window(hit.chunk, page, fits))
+        budget -= count_tokens(block) - count_tokens(grown[number - 1])
+        grown[number - 1] = block
+    return grown, budget
 
 
 REWRITE_PROMPT = """You rewrite the user's last question so it can be understood without the conversation.

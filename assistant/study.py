@@ -1,7 +1,9 @@
 """Study mode: a quiz with answers and the passage each comes from, and a section-by-section summary.
 
 Both work on the chunks already in the index, so they need no re-reading of files, and every item carries
-the chunks it came from, which the app shows as its citations.
+the chunks it came from, which the app shows as its citations. Sections follow the document's own structure
+(its headings, or the numbered or title-like first lines of its pages), pages only when it has none; a quiz
+answer is kept only when its passage states it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ Quote numbers, dates and names exactly."""
 
 _QUESTION = re.compile(r"^\s*(?:\d+[.)]\s*)?(?:\*\*)?question(?:\*\*)?\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _ANSWER = re.compile(r"^\s*(?:\*\*)?answer(?:\*\*)?\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+#: A page's first line that reads as a heading: "3. Vacation and Public Holidays", "2.1 Methods", "Abstract".
+_TITLE_LINE = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?[A-Z][^.!?:;]{2,70}$")
+#: Sections a quiz leaves alone: what a student is not examined on.
+_BACK_MATTER = re.compile(r"\b(references|bibliography|appendix|acknowledg\w*|index|contents)\b", re.IGNORECASE)
+#: Questions about the text itself rather than its subject.
+_ABOUT_THE_TEXT = re.compile(r"\b(the|this) (passage|text|excerpt|section|document)\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +78,11 @@ def in_reading_order(chunks: list[Chunk]) -> list[Chunk]:
 
 
 def pick_passages(chunks: list[Chunk], count: int, min_words: int = 25) -> list[Chunk]:
-    """`count` passages spread evenly through the material, preferring ones with enough text to ask about."""
-    ordered = in_reading_order(chunks)
+    """`count` passages spread evenly through the material, preferring ones with enough text to ask about and
+    leaving out back matter (references, appendices)."""
+    ordered = [c for c in in_reading_order(chunks) if not _BACK_MATTER.search(section_title(c) or "")] or (
+        in_reading_order(chunks)
+    )
     substantial = [c for c in ordered if len(c.text.split()) >= min_words] or ordered
     if len(substantial) <= count:
         return substantial
@@ -91,23 +103,72 @@ def _passage(text: str) -> str:
 
 
 def quiz(model: ChatModel, chunks: list[Chunk], count: int, *, temperature: float = 0.2) -> Iterator[QuizItem]:
-    """Up to `count` questions, one per passage, each as soon as it is written. A reply that does not parse is
-    skipped, not guessed at."""
+    """Up to `count` questions, one per passage, each as soon as it is written. A reply that does not parse, a
+    question about "the passage" itself, or an answer its passage does not state, is skipped, not guessed at."""
     for chunk in pick_passages(chunks, count):
         messages: list[Message] = [
             {"role": "system", "content": QUIZ_PROMPT},
             {"role": "user", "content": _passage(chunk.text)},
         ]
         parsed = parse_quiz("".join(model.stream(messages, max_tokens=96, temperature=temperature)))
-        if parsed is not None:
+        if parsed is not None and not _ABOUT_THE_TEXT.search(parsed[0]) and stated_in(parsed[1], chunk.text):
             yield QuizItem(parsed[0], parsed[1], chunk)
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def stated_in(answer: str, passage: str) -> bool:
+    """Whether the passage states the answer: every number in it, and most of its words, are in the passage."""
+    words, found = _words(answer), set(_words(passage))
+    if not words:
+        return False
+    if any(w not in found for w in words if any(ch.isdigit() for ch in w)):
+        return False
+    return sum(w in found for w in words) >= max(1, round(0.75 * len(words)))
+
+
+def grade(given: str, expected: str) -> bool:
+    """A student's answer against the quiz's: the same numbers, and most of the answer's content words."""
+    given_words, expected_words = set(_words(given)), [w for w in _words(expected) if len(w) > 2 or w.isdigit()]
+    numbers = [w for w in expected_words if any(ch.isdigit() for ch in w)]
+    if numbers:
+        return all(n in given_words for n in numbers)
+    return bool(expected_words) and sum(w in given_words for w in expected_words) >= max(1, len(expected_words) // 2)
+
+
+def section_title(chunk: Chunk) -> str | None:
+    """The title of the section a chunk opens or belongs to: its heading, or a heading-like first line."""
+    if chunk.heading:  # "Lecture 2 > Pruning > Cost": the second level, under the document's own title
+        path = chunk.heading.split(" > ")
+        return path[min(1, len(path) - 1)]
+    if chunk.start == 0:
+        first = chunk.text.strip().split("\n", 1)[0].strip()
+        if _TITLE_LINE.match(first) and len(first.split()) <= 10:
+            return first
+    return None
+
+
+def suggested_questions(chunks: list[Chunk], title: str, limit: int = 3) -> list[str]:
+    """A few questions to start from about the document called `title`: one per section, first sections first."""
+    asked: list[str] = []
+    for section in sections(chunks, max_sections=limit + 2):
+        topic = re.sub(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+", "", section.title.split(" – ")[0]).strip()
+        if topic and topic != title and not topic.startswith("Page ") and not _BACK_MATTER.search(topic):
+            asked.append(f"What does “{title}” say about {topic}?")
+    return list(dict.fromkeys(asked))[:limit]
 
 
 def sections(chunks: list[Chunk], max_sections: int = 8) -> list[Section]:
     """The material cut into sections by heading (or page), neighbours merged until at most `max_sections`."""
     found: list[Section] = []
+    structured = {c.doc_id for c in chunks if section_title(c)}  # documents with headings of their own
     for chunk in in_reading_order(chunks):
-        title = chunk.heading or (f"Page {chunk.page}" if chunk.page is not None else chunk.source)
+        title = section_title(chunk)
+        if title is None and chunk.doc_id in structured and found and found[-1].chunks[0].doc_id == chunk.doc_id:
+            title = found[-1].title  # no title of its own: it continues the section above
+        title = title or (f"Page {chunk.page}" if chunk.page is not None else chunk.source)
         key = (chunk.source, title)
         if found and (found[-1].chunks[0].source, found[-1].title) == key:
             found[-1].chunks.append(chunk)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,8 +12,9 @@ from typing import Any
 
 from ingest import Embedder, ScoredChunk, SentenceTransformerEmbedder, Settings, quiet_third_party_output
 
-from .generate import ChatModel, LlamaChatModel
-from .model_files import resolve_chat_model
+from .generate import ChatModel, load_chat_model
+from .model_files import PACKAGED_MODELS
+from .titles import cite
 
 
 @dataclass
@@ -29,7 +32,7 @@ def real_services(settings: Settings) -> Services:
 
 
 def real_chat_model(settings: Settings) -> ChatModel:
-    return LlamaChatModel(resolve_chat_model(settings), settings)
+    return load_chat_model(settings)
 
 
 #: The app builds its services with this; tests replace it with one that returns fakes.
@@ -105,6 +108,36 @@ def model_picker(configured: str, catalog: dict[str, str]) -> tuple[list[str], i
     return [configured, *options], 0
 
 
+def model_label(spec: str, catalog: dict[str, str]) -> str:
+    """A chat model as the picker shows it: its name and size, short enough not to be cut off."""
+    if spec in catalog:
+        text = catalog[spec]
+    elif spec.startswith("packaged:") and spec.removeprefix("packaged:") in PACKAGED_MODELS:
+        text = PACKAGED_MODELS[spec.removeprefix("packaged:")].description.split(":")[0] + ", not installed"
+    elif spec.startswith("hf:"):
+        text = spec.rsplit("/", 1)[-1] + " (downloaded on first use)"
+    elif spec.startswith("server:"):
+        text = "model server at " + spec.removeprefix("server:")
+    else:
+        text = Path(spec).name
+    return re.sub(r",\s*Q\d\w*|-Instruct\b", "", text.split(": ", 1)[0])  # the rest is in the caption below
+
+
+def gguf_problem(spec: str) -> str | None:
+    """Why a custom model file can't be used, in the app's words; None when it looks like a GGUF model."""
+    if spec.startswith(("hf:", "packaged:")):
+        return None
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        return f"There is no file at {spec}. Pick a .gguf file on this computer."
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        return f"{path.name} can't be read ({exc.strerror})."
+    return None if magic == b"GGUF" else f"{path.name} is not a GGUF model file."
+
+
 def _is_path(spec: str) -> bool:
     return not spec.startswith(("packaged:", "hf:"))
 
@@ -119,12 +152,14 @@ def _same_file(a: str, b: str) -> bool:
 # What the app keeps of a conversation (plain dicts, so session state holds no live objects) -------------
 
 
-def source_record(number: int, hit: ScoredChunk, *, cited: bool = False) -> dict[str, Any]:
-    """One numbered source of an answer, as the app stores and shows it."""
+def source_record(number: int, hit: ScoredChunk, *, cited: bool = False, title: str = "") -> dict[str, Any]:
+    """One numbered source of an answer, as the app stores and shows it: cited by the document's `title` when
+    it has one (the file name is kept in `source`)."""
     chunk = hit.chunk
     return {
         "number": number,
-        "citation": hit.citation(),
+        "citation": cite(hit, title),
+        "title": title,
         "score": float(hit.score),
         "text": chunk.text,
         "cited": cited,
@@ -157,3 +192,28 @@ def chat_markdown(messages: list[dict[str, Any]], title: str = "Conversation") -
                 lines.append(f"  > {safe_markdown(quote)}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def quiz_markdown(title: str, items: list[dict[str, Any]]) -> str:
+    """A quiz as Markdown: each question, its answer, and where in the material it comes from."""
+    lines = [f"# Quiz: {safe_markdown(title)}", ""]
+    for number, item in enumerate(items, 1):
+        lines += [f"{number}\\. {safe_markdown(item['question'])}", ""]
+        lines += [f"   **Answer:** {safe_markdown(item['answer'])}", ""]
+        lines += [f"   *From {safe_markdown(item['source']['citation'])}*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def quiz_csv(items: list[dict[str, Any]]) -> str:
+    """Flashcards, one `front,back` row per question, as flashcard apps (Anki, Quizlet) import them. A cell that
+    a spreadsheet would read as a formula gets a leading space."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for item in items:
+        writer.writerow([_cell(item["question"]), _cell(f"{item['answer']} ({item['source']['citation']})")])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    text = " ".join(str(text).split())
+    return " " + text if text[:1] in ("=", "+", "-", "@") else text

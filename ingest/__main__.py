@@ -1,28 +1,34 @@
 """Command line: `python -m ingest PATH ...` adds files and folders to the index and reports per file.
 
 Also manages what is indexed: `--list`, `--delete`, `--collections`, `--create-collection`,
-`--delete-collection`.
+`--delete-collection`, and moves a collection to another store with `--migrate-to`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
 
 from . import (
     AssistantError,
+    Embedder,
+    FileReport,
     IngestReport,
-    SentenceTransformerEmbedder,
     Settings,
     collect_sources,
+    embedder_for,
     ingest,
     printable,
     quiet_third_party_output,
     setting_origins,
 )
+from .load import SUPPORTED_SUFFIXES
 from .manage import create_collection, delete_collection, delete_documents, list_collections, list_documents
+from .stores import open_store, store_at
+from .stores.migrate import migrate
 
 STATUSES = ("indexed", "unchanged", "renamed", "duplicate", "skipped", "failed")
 
@@ -30,7 +36,8 @@ STATUSES = ("indexed", "unchanged", "renamed", "duplicate", "skipped", "failed")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ingest",
-        description="Add documents (PDF, Markdown, text, DOCX, HTML; files or folders) to the local index, "
+        description="Add documents (PDF, DOCX, PPTX, XLSX, CSV, EPUB, ODT, RTF, HTML, Markdown, text, and "
+        "images or scans read by OCR; files or folders) to the local index, "
         "or manage what is indexed.",
     )
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders to ingest")
@@ -39,17 +46,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync", action="store_true", help="also remove documents no longer among PATHS")
     parser.add_argument("--rebuild", action="store_true", help="start the collection afresh (new settings)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--watch", action="store_true", help="keep PATHS (folders) in sync: re-ingest on every change, until Ctrl-C"
+    )
     manage = parser.add_mutually_exclusive_group()
     manage.add_argument("--list", action="store_true", help="list the collection's documents")
     manage.add_argument("--delete", nargs="+", metavar="DOC", help="remove documents, by name or content hash")
     manage.add_argument("--collections", action="store_true", help="list the collections")
     manage.add_argument("--create-collection", metavar="NAME", help="create an empty collection")
     manage.add_argument("--delete-collection", metavar="NAME", help="delete a collection and its index")
+    manage.add_argument(
+        "--migrate-to",
+        metavar="STORE",
+        help="copy the collection, vectors and all, into another store: milvus, faiss, milvus:URI or faiss:FOLDER",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_third_party_output()
 
-    managing = args.list or args.delete or args.collections or args.create_collection or args.delete_collection
+    managing = (
+        args.list or args.delete or args.collections or args.create_collection or args.delete_collection
+    ) or args.migrate_to
     if managing and args.paths:
         parser.error("give either PATHS to ingest or one management option, not both")
     if not managing and not args.paths:
@@ -76,17 +93,38 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     sources = collect_sources(args.paths)
-    if not sources and not args.sync:
+    if not sources and not args.sync and not args.watch:
         for skipped in sources.skipped:
             print(f"skipped {printable(skipped.source)}: {printable(skipped.reason)}", file=sys.stderr)
-        print("error: no supported files (.pdf .md .txt .docx .html) under the given paths.", file=sys.stderr)
+        supported = " ".join(sorted(SUPPORTED_SUFFIXES))
+        print(f"error: no supported files ({supported}) under the given paths.", file=sys.stderr)
         return 2
-    embedder = SentenceTransformerEmbedder(settings)
+    embedder = embedder_for(settings)
+    if args.watch:
+        return _watch(args, settings, embedder)
     report = ingest(
         sources, settings, embedder, on_progress=_progress_bar(args.quiet), sync=args.sync, rebuild=args.rebuild
     )
     _print_report(report, settings)
     return 1 if report.failed else 0
+
+
+def _watch(args: argparse.Namespace, settings: Settings, embedder: Embedder) -> int:
+    from .watch import watch
+
+    folders = [p for p in args.paths if p.is_dir()]
+    if len(folders) != len(args.paths):
+        print("error: --watch takes folders.", file=sys.stderr)
+        return 2
+
+    def line(file: FileReport) -> None:
+        notes = "; ".join(n for n in (file.reason, *file.warnings[:2]) if n)
+        print(f"{file.status:<9} {printable(file.source)}  {printable(notes)}".rstrip(), flush=True)
+
+    print(f"watching {', '.join(printable(str(f)) for f in folders)} (Ctrl-C stops)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        watch(folders, settings, embedder, on_change=line)
+    return 0
 
 
 def _manage(args: argparse.Namespace, settings: Settings) -> int:
@@ -116,6 +154,10 @@ def _manage(args: argparse.Namespace, settings: Settings) -> int:
     elif args.delete_collection:
         delete_collection(settings, args.delete_collection)
         print(f"deleted the collection {args.delete_collection}")
+    elif args.migrate_to:
+        moved = migrate(open_store(settings), store_at(args.migrate_to, settings), settings.collection)
+        print(f"migrated {moved.documents} documents, {moved.chunks} chunks: {moved.source} -> {moved.target}")
+        print(f"use it with DOCQA_STORE={args.migrate_to.partition(':')[0]} (and the matching location setting)")
     return 0
 
 
@@ -144,6 +186,9 @@ def _print_report(report: IngestReport, settings: Settings) -> None:
     print(f"\n{'file':<{width}}  {'status':<9} {'pages':>5} {'chunks':>6}  notes")
     for f, name in zip(report.files, names, strict=True):
         notes = f.reason
+        if f.ocr_pages:
+            listed = ", ".join(map(str, f.ocr_pages[:10])) + (" ..." if len(f.ocr_pages) > 10 else "")
+            notes = (notes + "; " if notes else "") + f"read by OCR: pages {listed}"
         if f.empty_pages:
             listed = ", ".join(map(str, f.empty_pages[:10])) + (" ..." if len(f.empty_pages) > 10 else "")
             notes = (notes + "; " if notes else "") + f"no extractable text on pages {listed}"

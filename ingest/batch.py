@@ -13,17 +13,19 @@ from typing import Any
 import numpy as np
 
 from .chunk import Chunker
+from .cleanup import TEXT_VERSION
 from .embed import Embedder
 from .errors import DocumentError
 from .files import read_file, sha256_bytes
 from .instructions import mark_instructions
 from .isolate import shared_parser
 from .load import check_bytes, load_bytes
+from .loaders import LoadOptions
 from .names import unique_names
 from .prepare import chunker_request
 from .settings import Settings
 from .sources import SourceFile
-from .store import IndexStore
+from .stores import Collection
 from .types import Chunk, DocumentInfo, FileReport, IngestReport, LoadedDocument
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class Run:
         self,
         settings: Settings,
         embedder: Embedder,
-        store: IndexStore,
+        store: Collection,
         rebuild: bool,
         sync: bool,
         sources: Sequence[SourceFile],
@@ -95,6 +97,12 @@ class Run:
             return FileReport(item.source, "duplicate", reason=f"same content as {self.seen[doc_id]}")
         self.paths[doc_id] = os.path.realpath(item.path)
         existing = None if self.rebuild else self.store.documents.get(doc_id)
+        reread = existing is not None and self._read_differently(existing)
+        why = ""
+        if reread and existing is not None:  # same bytes, but what made its text changed (OCR, text cleaning)
+            why = "read again: " + ("the text cleaning changed" if existing.text_version != TEXT_VERSION else
+                                    "the OCR settings changed")  # fmt: skip
+            existing = None
         if existing is not None:
             self.seen[doc_id] = item.source
             if existing.location != item.location:
@@ -107,6 +115,8 @@ class Run:
             return FileReport(item.source, "failed", reason=exc.reason)
         self.seen[doc_id] = item.source
         self._drop_previous(item.location, doc_id)
+        if reread:  # its old passages go in the same commit (a failed re-read keeps them)
+            self.remove.add(doc_id)
         self.pending.append((document, chunks))
         self.locations[doc_id] = item.location
         report = self.reports[doc_id] = FileReport(
@@ -116,8 +126,27 @@ class Run:
             chunks=len(chunks),
             empty_pages=document.empty_pages,
             warnings=document.warnings,
+            ocr_pages=document.ocr_pages,
+            reason=why,
         )
         return report
+
+    def _read_differently(self, existing: DocumentInfo) -> bool:
+        """Whether the loader settings now in force would give this document another text: those it recorded
+        differ, or it was indexed with pages left empty that OCR, now on, would read."""
+        options = self.load_options()
+        if existing.text_version != TEXT_VERSION:  # read before the text cleaning it would now get
+            return True
+        if existing.loader:
+            return existing.loader != options.recorded()
+        return bool(options.ocr and existing.empty_pages)
+
+    def load_options(self) -> LoadOptions:
+        return LoadOptions(ocr=self.settings.ocr, ocr_languages=self.settings.ocr_languages)
+
+    def _options_request(self) -> dict[str, Any]:
+        """The loader options for the worker, with the time it may spend on OCR before reporting pages unread."""
+        return {**self.load_options().to_json(), "budget_s": self.settings.parse_timeout_s * 0.85}
 
     def _max_bytes(self) -> int:
         return int(self.settings.max_file_mb * 1e6)
@@ -133,15 +162,23 @@ class Run:
         suffix, max_bytes = item.path.suffix.lower(), self._max_bytes()
         deadline = time.monotonic() + self.settings.parse_timeout_s
         if not self.settings.isolate_parsing:
-            document = load_bytes(data, item.source, suffix=suffix, max_bytes=max_bytes)
+            options = LoadOptions(self.settings.ocr, self.settings.ocr_languages, deadline)
+            document = load_bytes(data, item.source, suffix=suffix, max_bytes=max_bytes, options=options)
             return document, mark_instructions(self.chunker().split(document, deadline=deadline))
         check_bytes(data, item.source, max_bytes)  # no worker round trip for what is refused anyway
         parser = shared_parser(self.settings.parse_timeout_s, self.settings.parse_memory_mb)
         if self._chunker_request is None:
             self._chunker_request = chunker_request(self.settings, self.embedder) or {}
         if self._chunker_request:  # the whole per-file work under the worker's time limit and memory cap
-            return parser.prepare(data, item.source, suffix=suffix, max_bytes=max_bytes, chunker=self._chunker_request)
-        document = parser.load(data, item.source, suffix=suffix, max_bytes=max_bytes)
+            return parser.prepare(
+                data,
+                item.source,
+                suffix=suffix,
+                max_bytes=max_bytes,
+                chunker=self._chunker_request,
+                options=self._options_request(),
+            )
+        document = parser.load(data, item.source, suffix=suffix, max_bytes=max_bytes, options=self._options_request())
         return document, mark_instructions(self.chunker().split(document, deadline=deadline))
 
     def _known(self, item: SourceFile, existing: DocumentInfo) -> FileReport:
@@ -233,9 +270,9 @@ class Run:
 
     def relabel_renamed(self) -> tuple[list[Chunk], np.ndarray, list[DocumentInfo]]:
         """Renamed or moved documents' chunks under their new name, with the vectors they already have."""
-        rows = [i for i, c in enumerate(self.store.chunks) if c.doc_id in self.renames]
-        chunks = [replace(self.store.chunks[i], source=self.renames[self.store.chunks[i].doc_id].source) for i in rows]
-        vectors = self.store.vectors()[rows] if rows else np.zeros((0, self.store.config.dimension), np.float32)
+        kept = self.store.chunks_of(set(self.renames))
+        chunks = [replace(c, source=self.renames[c.doc_id].source) for c in kept]
+        vectors = self.store.vectors_of([c.id for c in kept])
         documents = [
             replace(
                 self.store.documents[d],

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from .cleanup import page_title
 from .errors import DocumentError
 from .types import Chunk, LoadedDocument
 
@@ -77,8 +78,17 @@ class Chunker:
         parsing, so no file can hold an ingest (and its writer lock) for longer."""
         chunks: list[Chunk] = []
         for page in document.pages:
+            metadata: dict[str, object] = {}
+            if page.label:
+                metadata["where"] = page.label
+            if page.ocr:
+                metadata["ocr"] = True
+            place = page.number if page.number is not None else page.label  # sheets, chapters: by their label
+            # A numbered page (PDF, scan) without headings of its own is headed by its opening lines (a table's
+            # title), so each of its passages says what it is part of.
+            title = page_title(page.text) if page.number is not None and not page.label else None
             for section in split_sections(page.text):
-                for start, text in self._split_text(section.text):
+                for start, text in self._split_section(section, page.tables):
                     if self.max_chunks is not None and len(chunks) >= self.max_chunks:
                         raise DocumentError(
                             document.source,
@@ -94,15 +104,16 @@ class Chunker:
                     begin = section.start + start
                     chunks.append(
                         Chunk(
-                            id=chunk_id(document.doc_id, page.number, begin, begin + len(text)),
+                            id=chunk_id(document.doc_id, place, begin, begin + len(text)),
                             doc_id=document.doc_id,
                             source=document.source,
                             text=text,
                             page=page.number,
-                            heading=section.heading,
+                            heading=section.heading or title,
                             start=begin,
                             end=begin + len(text),
                             title=document.title,
+                            metadata=dict(metadata),
                         )
                     )
         return chunks
@@ -118,6 +129,49 @@ class Chunker:
         if self.count_tokens(text) > self.max_tokens:
             return chunk.text
         return text
+
+    def _split_section(self, section: Section, tables: tuple[tuple[int, int], ...]) -> Iterator[tuple[int, str]]:
+        """(offset in the section, text) of its chunks: prose by the splitter, each table on its own, cut
+        between rows only (rows carry their header, so every piece of a long table still names its columns)."""
+        end = section.start + len(section.text)
+        position = section.start
+        for table_start, table_end in sorted(tables):
+            low, high = max(table_start, section.start), min(table_end, end)
+            if low >= high:
+                continue
+            before = section.text[position - section.start : low - section.start]
+            if all(not line.strip() or _heading(line) for line in before.splitlines()):
+                low = position  # only headings before it: they open the table's first passage
+            elif before:
+                for start, text in self._split_text(before):
+                    yield position - section.start + start, text
+            for start, text in self._split_rows(section.text[low - section.start : high - section.start]):
+                yield low - section.start + start, text
+            position = high
+        if position < end:
+            for start, text in self._split_text(section.text[position - section.start :]):
+                yield position - section.start + start, text
+
+    def _split_rows(self, text: str) -> Iterator[tuple[int, str]]:
+        """A table's rows (one a line) packed into chunks of at most `chunk_size` tokens, never cut mid-row
+        unless one row alone is longer than a chunk."""
+        first, last, used, offset = -1, -1, 0, 0
+        for line in text.split("\n"):
+            begin, offset = offset, offset + len(line) + 1
+            if not line.strip():
+                continue
+            tokens = self.count_tokens(line) + 1
+            if first >= 0 and used + tokens > self.chunk_size:
+                yield first, text[first:last]
+                first, used = -1, 0
+            if tokens > self.chunk_size:
+                yield from self._enforce_limit(begin, line)
+                continue
+            if first < 0:
+                first = begin
+            last, used = begin + len(line), used + tokens
+        if first >= 0:
+            yield first, text[first:last]
 
     def _split_text(self, text: str) -> Iterator[tuple[int, str]]:
         """(start offset, chunk text) pairs; every chunk fits in `chunk_size` tokens and is non-empty."""
@@ -230,6 +284,6 @@ def _pieces(text: str, limit: int) -> Iterator[tuple[int, str]]:
     yield start, text[start:]
 
 
-def chunk_id(doc_id: str, page: int | None, start: int, end: int) -> str:
+def chunk_id(doc_id: str, page: int | str | None, start: int, end: int) -> str:
     """Stable id from the document's content hash and the chunk's span."""
     return hashlib.sha256(f"{doc_id}:{page}:{start}:{end}".encode()).hexdigest()[:32]

@@ -59,6 +59,10 @@ class SentenceTransformerEmbedder(Embedder):
         self._batch_size = settings.embedding_batch_size
         self._query_prefix = settings.query_prefix
         self._document_prefix = settings.document_prefix
+        self.backend = settings.embedding_backend
+        self._threads = settings.embedding_threads
+        self._cache_dir = settings.model_dir
+        self._onnx: Any = None
         self._loaded: tuple[Any, int, int] | None = None
         self._portable: dict[str, str] | None = None
 
@@ -83,7 +87,10 @@ class SentenceTransformerEmbedder(Embedder):
             return self._loaded
         from sentence_transformers import SentenceTransformer
 
+        from .onnx_backend import OnnxEncoder, physical_cores
+
         location = resolve_embedder(self.name)
+        threads = self._threads or physical_cores()
         try:
             model = SentenceTransformer(location, device="cpu")
         except (OSError, ValueError) as exc:
@@ -95,6 +102,12 @@ class SentenceTransformerEmbedder(Embedder):
         dimension = model.get_embedding_dimension()
         if dimension is None:
             raise ModelError(f"The embedding model {self.name!r} does not report its dimension.")
+        if self.backend.startswith("onnx"):
+            self._onnx = OnnxEncoder(model, location, self._cache_dir, threads, int8=self.backend == "onnx-int8")
+        else:
+            import torch
+
+            torch.set_num_threads(threads)
         self._loaded = (model, int(dimension), int(model.max_seq_length) - 2)  # -2: [CLS] and [SEP]
         return self._loaded
 
@@ -110,22 +123,42 @@ class SentenceTransformerEmbedder(Embedder):
         return self._portable
 
     def embed_documents(self, texts: list[str], on_progress: ProgressCallback | None = None) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self._batch_size):
-            batch = [self._document_prefix + t for t in texts[start : start + self._batch_size]]
-            vectors[start : start + len(batch)] = self._encode(batch)
+        """Each distinct text is embedded once (headers and boilerplate repeat), in batches of similar token
+        length (so padding costs next to nothing), and the vectors scattered back to the input order."""
+        unique, where = distinct([self._document_prefix + t for t in texts])
+        lengths = [len(ids) for ids in self._tokenizer(unique, add_special_tokens=False)["input_ids"]] if unique else []
+        vectors, done = np.zeros((len(unique), self.dimension), dtype=np.float32), 0
+        for batch in length_batches(lengths, self._batch_size):
+            vectors[batch] = self._encode([unique[i] for i in batch])
+            done += len(batch)
             if on_progress is not None:
-                on_progress(start + len(batch), len(texts))
-        return vectors
+                on_progress(round(len(texts) * done / len(unique)), len(texts))
+        return vectors[where]
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([self._query_prefix + text])[0]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        self._load()
+        if self._onnx is not None:
+            return self._onnx.encode(texts)
         return np.asarray(
             self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True),
             dtype=np.float32,
         )
+
+
+def distinct(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in first-seen order, and for each input the row of its text among them."""
+    rows: dict[str, int] = {}
+    where = np.fromiter((rows.setdefault(t, len(rows)) for t in texts), dtype=np.int64, count=len(texts))
+    return list(rows), where
+
+
+def length_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:
+    """Row numbers in batches of `batch_size`, each batch of neighbouring lengths (shortest first)."""
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def resolve_embedder(name: str) -> str:

@@ -44,17 +44,39 @@ class IsolatedParser:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
 
-    def load(self, data: bytes, source: str, *, suffix: str, max_bytes: int | None = None) -> LoadedDocument:
-        """The parsed document, or DocumentError naming the file and why it could not be read."""
-        request = {"source": source, "suffix": suffix, "max_bytes": max_bytes}
+    def load(
+        self,
+        data: bytes,
+        source: str,
+        *,
+        suffix: str,
+        max_bytes: int | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> LoadedDocument:
+        """The parsed document, or DocumentError naming the file and why it could not be read. `options` are
+        the loader settings (`LoadOptions.to_json`)."""
+        request = {"source": source, "suffix": suffix, "max_bytes": max_bytes, "options": options or {}}
         reply, _ = self.call("load", request, data, source=source)
         return _document_from_json(reply["document"])
 
     def prepare(
-        self, data: bytes, source: str, *, suffix: str, max_bytes: int | None, chunker: dict[str, Any]
+        self,
+        data: bytes,
+        source: str,
+        *,
+        suffix: str,
+        max_bytes: int | None,
+        chunker: dict[str, Any],
+        options: dict[str, Any] | None = None,
     ) -> tuple[LoadedDocument, list[Chunk]]:
         """Parse, split into passages and flag one file (`ingest.prepare`), all within the worker's limits."""
-        request = {"source": source, "suffix": suffix, "max_bytes": max_bytes, "chunker": chunker}
+        request = {
+            "source": source,
+            "suffix": suffix,
+            "max_bytes": max_bytes,
+            "chunker": chunker,
+            "options": options or {},
+        }
         reply, _ = self.call("prepare", request, data, source=source)
         return _document_from_json(reply["document"]), [Chunk.from_json(c) for c in reply["chunks"]]
 
@@ -217,8 +239,23 @@ Operation = Callable[[dict[str, Any], bytes], tuple[dict[str, Any], bytes]]
 def _load(request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
     from .load import load_bytes
 
-    document = load_bytes(data, request["source"], suffix=request["suffix"], max_bytes=request["max_bytes"])
+    options = worker_options(request, time.monotonic())
+    document = load_bytes(
+        data, request["source"], suffix=request["suffix"], max_bytes=request["max_bytes"], options=options
+    )
     return {"document": _document_to_json(document)}, b""
+
+
+def worker_options(request: dict[str, Any], started: float) -> Any:
+    """The request's loader options, with a deadline for optional slow work (OCR) a little inside the parent's
+    time limit, so pages left unread are reported instead of the whole file being stopped."""
+    from .loaders import LoadOptions
+
+    options = LoadOptions.from_json(request.get("options"))
+    budget = request.get("options", {}).get("budget_s")
+    if budget:
+        options = LoadOptions(options.ocr, options.ocr_languages, started + float(budget))
+    return options
 
 
 def _prepare(request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
@@ -254,7 +291,7 @@ def _serve(memory_mb: int) -> None:
     # The operations' imports come before "ready", so the time limit is for the work alone.
     import pypdfium2  # noqa: F401
 
-    from . import load, prepare  # noqa: F401
+    from . import load, ocr, prepare  # noqa: F401
 
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     _write_frame(replies, b"ready")
@@ -293,15 +330,18 @@ def _document_to_json(document: LoadedDocument) -> dict[str, Any]:
         "source": document.source,
         "doc_id": document.doc_id,
         "title": document.title,
-        "pages": [[page.text, page.number] for page in document.pages],
+        "pages": [page.to_json() for page in document.pages],
         "size_bytes": document.size_bytes,
         "warnings": document.warnings,
+        "loader": document.loader,
     }
 
 
 def _document_from_json(data: dict[str, Any]) -> LoadedDocument:
-    pages = [Page(text, number) for text, number in data["pages"]]
-    return LoadedDocument(data["source"], data["doc_id"], data["title"], pages, data["size_bytes"], data["warnings"])
+    pages = [Page.from_json(page) for page in data["pages"]]
+    return LoadedDocument(
+        data["source"], data["doc_id"], data["title"], pages, data["size_bytes"], data["warnings"], data["loader"]
+    )
 
 
 if __name__ == "__main__":

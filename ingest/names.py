@@ -7,8 +7,13 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from pathlib import PurePosixPath
 
-#: A collection name: also a folder name, so no separators, no leading dot, bounded length.
-COLLECTION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: A collection name: also a folder name, so no separators, no leading dot or space, no trailing space, bounded
+#: length. Spaces inside are fine ("biology 101").
+COLLECTION_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9_. -]{0,62}[A-Za-z0-9_.-])?$"
+#: The same rule, in words, for messages.
+COLLECTION_RULE = (
+    "1 to 64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit, not ending with a space"
+)
 COLLECTION_NAME = re.compile(COLLECTION_PATTERN)
 
 #: Unicode categories never shown raw: controls (ANSI/OSC escapes, newlines), format characters (bidi

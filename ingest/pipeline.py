@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 import numpy as np
 
 from .batch import Run
+from .cleanup import TEXT_VERSION
+from .describe import describe
 from .embed import Embedder
 from .settings import Settings
 from .sources import SourceFile
-from .store import IndexConfig, IndexStore, config_of, writer_lock
-from .types import DocumentInfo, IngestReport
+from .stores import Collection, IndexConfig, open_store
+from .types import Chunk, DocumentInfo, IngestReport
 
 #: on_progress(stage, done, total), stage being "reading" or "embedding".
 StageProgress = Callable[[str, int, int], None]
@@ -31,12 +33,13 @@ def index_config(settings: Settings, embedder: Embedder, built: IndexConfig | No
         chunk_overlap=settings.chunk_overlap,
         header_tokens=settings.header_tokens,
         document_prefix=settings.document_prefix,
+        quantization="int8" if settings.embedding_backend == "onnx-int8" else "",
     )
 
 
-def open_index(settings: Settings, embedder: Embedder, *, create: bool = False) -> IndexStore:
+def open_index(settings: Settings, embedder: Embedder, *, create: bool = False) -> Collection:
     """The live snapshot of the configured collection."""
-    return IndexStore.open(settings.collection_dir, index_config(settings, embedder), create=create)
+    return open_store(settings).open(settings.collection, index_config(settings, embedder), create=create)
 
 
 def ingest(
@@ -60,13 +63,11 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport(files=list(getattr(sources, "skipped", [])))
     progress = on_progress or (lambda stage, done, total: None)
-    with writer_lock(settings.collection_dir, timeout=lock_timeout):
-        built = None if rebuild else config_of(settings.collection_dir)
+    backend, name = open_store(settings), settings.collection
+    with backend.writer_lock(name, timeout=lock_timeout):
+        built = None if rebuild else backend.config_of(name)
         config = index_config(settings, embedder, built)
-        if rebuild:
-            store = _open_for_rebuild(settings, config)
-        else:
-            store = IndexStore.open(settings.collection_dir, config, create=True)
+        store = backend.open_for_rebuild(name, config) if rebuild else backend.open(name, config, create=True)
         run = Run(settings, embedder, store, rebuild, sync, sources)
         for done, item in enumerate(sources, start=1):
             report.files.append(run.prepare(item))
@@ -78,8 +79,7 @@ def ingest(
         new_chunks = [c for _, chunks in run.pending for c in chunks]
         vectors = np.zeros((0, config.dimension), dtype=np.float32)
         if new_chunks:
-            texts = [run.chunker().embedding_text(c) for c in new_chunks]
-            vectors = embedder.embed_documents(texts, on_progress=lambda d, t: progress("embedding", d, t))
+            vectors = _embed_or_reuse(store, new_chunks, run, embedder, progress)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         documents = [
             DocumentInfo(
@@ -90,8 +90,12 @@ def ingest(
                 size_bytes=doc.size_bytes,
                 ingested_at=now,
                 empty_pages=doc.empty_pages,
+                ocr_pages=doc.ocr_pages,
+                loader=doc.loader,
                 path=run.paths.get(doc.doc_id, ""),
                 location=run.locations[doc.doc_id],
+                about=describe(doc),
+                text_version=TEXT_VERSION,
             )
             for doc, chunks in run.pending
         ]
@@ -107,11 +111,21 @@ def ingest(
     return report
 
 
-def _open_for_rebuild(settings: Settings, config: IndexConfig) -> IndexStore:
-    """The live snapshot read with its own config (which may differ), re-labelled with the new one."""
-    old_config = config_of(settings.collection_dir)
-    if old_config is None:
-        return IndexStore(settings.collection_dir, config)
-    old = IndexStore.open(settings.collection_dir, old_config)
-    # Vectors of the old config are dropped entirely: the rebuild commits only documents embedded now.
-    return IndexStore(settings.collection_dir, config, commit_name=old.commit_name, documents=dict(old.documents))
+def _embed_or_reuse(
+    store: Collection, chunks: list[Chunk], run: Run, embedder: Embedder, progress: StageProgress
+) -> np.ndarray:
+    """The chunks' vectors: a document read again (its text cleaning or OCR settings changed) often gives many
+    of the same passages, with the same ids and embedded text; their stored vectors are kept, the rest embedded."""
+    chunker = run.chunker()
+    texts = [chunker.embedding_text(c) for c in chunks]
+    stored = {c.id: c for c in store.get_chunks([c.id for c in chunks])}
+    same = [i for i, c in enumerate(chunks) if c.id in stored and chunker.embedding_text(stored[c.id]) == texts[i]]
+    kept = set(same)
+    fresh = [i for i in range(len(chunks)) if i not in kept]
+    vectors = np.zeros((len(chunks), store.config.dimension), dtype=np.float32)
+    if same:
+        vectors[same] = store.vectors_of([chunks[i].id for i in same])
+    if fresh:
+        on_progress = lambda d, t: progress("embedding", d, t)  # noqa: E731
+        vectors[fresh] = embedder.embed_documents([texts[i] for i in fresh], on_progress=on_progress)
+    return vectors

@@ -37,7 +37,14 @@ def chunker_request(settings: Settings, embedder: Embedder) -> dict[str, Any] | 
 
 def prepare(request: dict[str, Any], data: bytes) -> tuple[LoadedDocument, list[Chunk]]:
     """In the worker: parse, split and flag one file."""
-    document = load_bytes(data, request["source"], suffix=request["suffix"], max_bytes=request["max_bytes"])
+    import time
+
+    from .isolate import worker_options
+
+    options = worker_options(request, time.monotonic())
+    document = load_bytes(
+        data, request["source"], suffix=request["suffix"], max_bytes=request["max_bytes"], options=options
+    )
     spec = request["chunker"]
     chunker = Chunker(
         token_counter(spec["tokenizer"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
@@ -43,6 +43,21 @@ class Settings(BaseSettings):
     upload_dir: Path = Field(
         DATA_DIR / "uploads", description="Folder where the app stores uploaded files, under content-hash names."
     )
+    chats_file: Path | None = Field(
+        None,
+        description="SQLite file holding the app's saved conversations; default: `chats.sqlite3` in the index folder.",
+    )
+
+    # Where collections are stored.
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="Store backend: `faiss` (folders under index_dir) or `milvus` (Milvus Lite or a server)."
+    )
+    milvus_uri: str = Field(
+        str(DATA_DIR / "milvus.db"),
+        description="Milvus to use with store=milvus: a file path ending in `.db` runs Milvus Lite in process; "
+        "`http://host:19530` reaches a Milvus standalone server or cluster.",
+    )
+    milvus_token: str = Field("", description="Milvus credentials (`user:password` or an API key), if the server asks.")
 
     # Embedding.
     embedding_model: str = Field(
@@ -52,6 +67,16 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Chunks encoded per batch.")
     query_prefix: str = Field("", description="Text put before each query when embedding it (e.g. `query: `).")
     document_prefix: str = Field("", description="Text put before each chunk when embedding it (e.g. `passage: `).")
+    embedding_backend: Literal["onnx", "torch", "onnx-int8"] = Field(
+        "onnx",
+        description="What runs the embedder: `onnx` (ONNX Runtime, the model exported once from its own weights "
+        "into model_dir/onnx; the same vectors as torch, faster), `torch`, or `onnx-int8` (int8 weights: faster "
+        "still, but the vectors move, cosine about 0.99; the index records it, so an index built otherwise is refused "
+        "until `--rebuild`).",
+    )
+    embedding_threads: int | None = Field(
+        None, ge=1, le=256, description="CPU threads for embedding; default: the machine's physical cores."
+    )
 
     # Chunking, measured in the embedder's own tokens.
     chunk_size: int = Field(
@@ -75,7 +100,19 @@ class Settings(BaseSettings):
         ge=0.0,
         le=4.0,
         description="Weight, in the rank fusion, of documents the question names (a company, product or "
-        "person found in few documents' opening words); 0 turns it off.",
+        "person found in few documents' names, titles, opening words or self-descriptions); 0 turns it off.",
+    )
+    period_boost: float = Field(
+        0.5,
+        ge=0.0,
+        le=4.0,
+        description="Weight, in the rank fusion, of documents whose fiscal year, quarter and form (read from "
+        'their content at ingest) are the ones the question names ("FY2019", "2022 Q2", "10-K"); 0 turns it off.',
+    )
+    page_ranking: bool = Field(
+        True,
+        description="Rank pages, not chunks, in paged documents (PDFs): the chunks found on a page add up to its "
+        "score and the page's best chunk stands for it, so the top k are k different pages.",
     )
     reranker_model: str | None = Field(
         None,
@@ -109,6 +146,34 @@ class Settings(BaseSettings):
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature; low keeps answers grounded.")
     threads: int | None = Field(None, ge=1, le=256, description="CPU threads for llama.cpp; default: all cores.")
     seed: int = Field(0, description="Sampling seed, so the same question gives the same answer.")
+    chat_backend: Literal["llama", "openai"] = Field(
+        "llama",
+        description="What runs the chat model: `llama` (llama.cpp in this process, chat_model) or `openai` (any "
+        "OpenAI-compatible server at chat_server_url: llama.cpp's server, vLLM, Ollama, a hosted one).",
+    )
+    chat_server_url: str = Field(
+        "", description="With chat_backend=openai: the server's base URL, e.g. `http://127.0.0.1:8080/v1`."
+    )
+    chat_server_key: str = Field("", description="With chat_backend=openai: the server's API key, if it asks for one.")
+    chat_server_model: str = Field(
+        "", description="With chat_backend=openai: the model name to ask for; empty: the first the server lists."
+    )
+    chat_server_timeout_s: float = Field(
+        120.0, gt=0, description="With chat_backend=openai: longest wait for the server to connect or send a token."
+    )
+
+    # Reading files: settings that change a document's text are recorded with it, and re-read it when changed.
+    ocr: bool = Field(
+        True,
+        description="Read pages without a text layer (scans, photos, PNG/JPEG/TIFF files) with Tesseract OCR, "
+        "offline. Turning it on or off re-reads the affected documents on the next ingest.",
+    )
+    ocr_languages: str = Field(
+        "eng",
+        pattern=r"^[A-Za-z_]{3,16}(\+[A-Za-z_]{3,16})*$",
+        description="Tesseract language packs joined by '+', e.g. `eng+deu+spa+rus+chi_sim` (installed by "
+        "`make ocr`). Changing them re-reads the OCR'd documents on the next ingest.",
+    )
 
     # Ingestion limits.
     max_file_mb: float = Field(200.0, gt=0, description="Files larger than this are refused.")
@@ -138,6 +203,22 @@ class Settings(BaseSettings):
         "with any other Host or Origin are refused (DNS rebinding).",
     )
 
+    # The team server (`python -m assistant.server`).
+    server_host: str = Field(
+        "127.0.0.1",
+        description="Address the team server binds to; anything but loopback is refused until an API key exists.",
+    )
+    server_port: int = Field(8000, ge=1, le=65535, description="Port of the team server.")
+    keys_file: Path | None = Field(
+        None, description="JSON file of the team server's API keys (hashed); default: `api_keys.json` in index_dir."
+    )
+    server_chat_slots: int = Field(
+        1, ge=1, le=64, description="Answers the team server generates at once; the rest wait their turn, fairly."
+    )
+    server_max_waiting: int = Field(
+        64, ge=1, le=10000, description="Questions that may wait for the chat model; past that, 503 and retry later."
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -161,6 +242,16 @@ class Settings(BaseSettings):
     def collection_dir(self) -> Path:
         """Folder of the active collection."""
         return self.index_dir / self.collection
+
+    @property
+    def keys_path(self) -> Path:
+        """The team server's API keys file."""
+        return self.keys_file or self.index_dir / "api_keys.json"
+
+    @property
+    def chats_path(self) -> Path:
+        """The SQLite file of saved conversations."""
+        return self.chats_file or self.index_dir / "chats.sqlite3"
 
 
 #: Settings that guard against hostile files and other hosts. A `.env` file, which may sit in whatever folder a

@@ -12,7 +12,22 @@ class Page:
 
     text: str
     number: int | None = None
-    """1-based PDF page index; None for formats without pages."""
+    """1-based page index (PDF page, slide, image frame); None for formats without pages."""
+    label: str | None = None
+    """How a citation names the place when "p. N" would not: `slide 7`, `sheet Sales, rows 2–9`."""
+    ocr: bool = False
+    """True when the text was read from the page's image by OCR, not from a text layer."""
+    tables: tuple[tuple[int, int], ...] = ()
+    """(start, end) character spans of tables in `text`, one row per line: split between rows, never mid-row."""
+
+    def to_json(self) -> list[Any]:
+        return [self.text, self.number, self.label, self.ocr, [list(span) for span in self.tables]]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Page:
+        text, number, *rest = data
+        label, ocr, tables = [*rest, None, False, []][:3]
+        return cls(text, number, label, bool(ocr), tuple((int(a), int(b)) for a, b in tables or []))
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +42,18 @@ class LoadedDocument:
     pages: list[Page]
     size_bytes: int
     warnings: list[str] = field(default_factory=list)
+    loader: dict[str, Any] = field(default_factory=dict)
+    """The loader settings that changed its text, recorded with the document (see `DocumentInfo.loader`)."""
 
     @property
     def empty_pages(self) -> list[int]:
         """Page numbers whose text layer is empty (scanned pages, figures)."""
         return [p.number for p in self.pages if p.number is not None and not p.text.strip()]
+
+    @property
+    def ocr_pages(self) -> list[int]:
+        """Page numbers whose text was read by OCR."""
+        return [p.number for p in self.pages if p.number is not None and p.ocr]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +76,25 @@ class Chunk:
     def header(self) -> str:
         """Short context line prepended to the text that gets embedded."""
         parts = [self.title or self.source]
-        if self.page is not None:
+        if self.metadata.get("where"):
+            parts.append(str(self.metadata["where"]))
+        elif self.page is not None:
             parts.append(f"page {self.page}")
         if self.heading:
             parts.append(self.heading)
         return " | ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as JSON data; metadata is JSON data already, so nothing is deep-copied (commits write
+        every chunk of a collection, and `asdict` made that the slowest part of adding a file)."""
+        return {name: getattr(self, name) for name in _CHUNK_FIELDS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Chunk:
         return cls(**data)
+
+
+_CHUNK_FIELDS = tuple(Chunk.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +105,14 @@ class ScoredChunk:
     score: float
 
     def citation(self) -> str:
-        """`handbook.pdf, p. 3` or `notes.md, § Heading`."""
-        where = self.chunk.source
+        """`handbook.pdf, p. 3`, `deck.pptx, slide 7`, `prices.xlsx, sheet EMEA, rows 2–9` or
+        `notes.md, § Heading`; `(OCR)` after a page whose text was read from its image."""
+        where, metadata = self.chunk.source, self.chunk.metadata
+        ocr = " (OCR)" if metadata.get("ocr") else ""
+        if metadata.get("where"):
+            return f"{where}, {metadata['where']}{ocr}"
         if self.chunk.page is not None:
-            return f"{where}, p. {self.chunk.page}"
+            return f"{where}, p. {self.chunk.page}{ocr}"
         if self.chunk.heading:
             return f"{where}, § {self.chunk.heading}"
         return where
@@ -102,6 +135,16 @@ class DocumentInfo:
     location: str = ""
     """The document's identity beside its content: the absolute path it was found at, or `upload:<sha256>`.
     Two files of the same name in different places are two documents."""
+    ocr_pages: list[int] = field(default_factory=list)
+    """Pages whose text was read by OCR."""
+    loader: dict[str, Any] = field(default_factory=dict)
+    """The loader settings that changed this document's text (OCR on or off, its languages), when any did:
+    a later ingest with other values re-reads it (`LoadOptions.recorded`)."""
+    about: dict[str, Any] = field(default_factory=dict)
+    """What the document says it is (`ingest.describe`): `company`, `form`, `fiscal_year`, `fiscal_quarter`,
+    `period_end`; empty for documents indexed before it was read, or when nothing was found."""
+    text_version: int = 0
+    """The text cleaning its passages were made with (`ingest.cleanup.TEXT_VERSION`); an older one is read again."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +170,7 @@ class FileReport:
     empty_pages: list[int] = field(default_factory=list)
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)

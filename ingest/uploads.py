@@ -7,10 +7,9 @@ from pathlib import Path
 
 from .files import sha256_bytes
 from .load import check_bytes, sniff
+from .loaders import loader
 from .names import display_name
 from .sources import SourceFile
-
-_EXTENSION = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "markdown": ".md", "text": ".txt"}
 
 
 def save_upload(data: bytes, uploaded_name: str, upload_dir: Path, max_bytes: int) -> SourceFile:
@@ -25,7 +24,7 @@ def save_upload(data: bytes, uploaded_name: str, upload_dir: Path, max_bytes: in
     kind = sniff(data, suffix, name)
     digest = sha256_bytes(data)
     upload_dir.mkdir(parents=True, exist_ok=True)
-    path = upload_dir / f"{digest}{_EXTENSION[kind]}"
+    path = upload_dir / f"{digest}{loader(kind).suffixes[0]}"
     if not path.exists():
         temporary = upload_dir / f".{digest}.tmp"
         temporary.write_bytes(data)

@@ -23,7 +23,7 @@ from .embed import Embedder
 from .errors import IndexStoreError
 from .pipeline import index_config
 from .settings import Settings
-from .store import DEFAULT_ANN_THRESHOLD, IndexConfig, IndexStore, config_of, writer_lock
+from .stores import DEFAULT_ANN_THRESHOLD, Collection, FaissStore, IndexConfig, Store, open_store
 from .types import Chunk
 
 #: Metadata keys a chunk ingested by `python -m ingest` carries when it comes back as a Document.
@@ -46,7 +46,8 @@ class EmbedderEmbeddings(Embeddings):
 
 
 class LocalVectorStore(VectorStore):
-    """A collection folder as a LangChain vector store: cosine similarity, atomic commits, no pickle.
+    """A collection as a LangChain vector store: cosine similarity, atomic commits, no pickle. `directory` is
+    a FAISS collection folder; `store=` and `collection=` name a collection of any backend instead.
 
     `embedding_name` is recorded in the collection's manifest; opening the collection later with another
     name is refused, so vectors of different models never mix. It defaults to the embeddings' class name.
@@ -54,34 +55,42 @@ class LocalVectorStore(VectorStore):
 
     def __init__(
         self,
-        directory: Path,
+        directory: Path | None,
         embedding: Embeddings,
         *,
+        store: Store | None = None,
+        collection: str | None = None,
         embedding_name: str | None = None,
         config: IndexConfig | None = None,
         ann_threshold: int = DEFAULT_ANN_THRESHOLD,
         lock_timeout: float = 600.0,
     ) -> None:
-        self.directory = Path(directory)
+        if directory is not None:
+            store, collection = FaissStore(Path(directory).parent, ann_threshold), Path(directory).name
+        if store is None or collection is None:
+            raise ValueError("LocalVectorStore needs a directory, or store= and collection=.")
+        self._backend, self._collection = store, collection
         self._embedding = embedding
         self._name = config.embedding_model if config else embedding_name or f"langchain:{type(embedding).__name__}"
-        self._config = config or config_of(self.directory)
+        self._config = config or store.config_of(collection)
         if self._config is not None and self._config.embedding_model != self._name:
             raise IndexStoreError(
-                f"The collection in {self.directory} was built with {self._config.embedding_model}, not "
-                f"{self._name}. Vectors from different models are never mixed; use another folder."
+                f"The collection {store.describe(collection)} was built with {self._config.embedding_model}, not "
+                f"{self._name}. Vectors from different models are never mixed; use another collection."
             )
-        self._ann_threshold = ann_threshold
         self._lock_timeout = lock_timeout
-        self._store: IndexStore | None = None
+        self._store: Collection | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder) -> LocalVectorStore:
         """The collection `python -m ingest` and the app use, with the embedder it was built with."""
-        built = config_of(settings.collection_dir)
+        store = open_store(settings)
+        built = store.config_of(settings.collection)
         return cls(
-            settings.collection_dir,
+            None,
             EmbedderEmbeddings(embedder),
+            store=store,
+            collection=settings.collection,
             config=index_config(settings, embedder, built),
         )
 
@@ -96,9 +105,11 @@ class LocalVectorStore(VectorStore):
         directory: Path | str | None = None,
         **kwargs: Any,
     ) -> LocalVectorStore:
-        if directory is None:
-            raise ValueError("LocalVectorStore.from_texts needs directory=, the folder the collection lives in.")
-        store = cls(Path(directory), embedding, **kwargs)
+        if directory is None and "store" not in kwargs:
+            raise ValueError(
+                "LocalVectorStore.from_texts needs directory= (a collection folder), or store= and collection=."
+            )
+        store = cls(None if directory is None else Path(directory), embedding, **kwargs)
         store.add_texts(texts, metadatas, ids=ids)
         return store
 
@@ -143,8 +154,11 @@ class LocalVectorStore(VectorStore):
         store = self._snapshot()
         if store is None:
             return True
-        remove = {c.id for c in store.chunks} if ids is None else set(ids)
-        if remove & {c.id for c in store.chunks}:
+        if ids is None:
+            remove = {c.id for chunks, _ in store.iter_chunks() for c in chunks}
+        else:
+            remove = {c.id for c in store.get_chunks(list(set(ids)))}
+        if remove:
             doomed_docs = set(store.documents) if ids is None else set()
             self._commit(remove_chunk_ids=remove, remove_doc_ids=doomed_docs)
         return True
@@ -204,8 +218,7 @@ class LocalVectorStore(VectorStore):
         candidates = [doc for doc, _ in self.similarity_search_with_score_by_vector(query, fetch_k, filter=filter)]
         if not candidates:
             return []
-        rows = {c.id: n for n, c in enumerate(store.chunks)}
-        vectors = store.vectors()[[rows[d.id] for d in candidates if d.id is not None]]
+        vectors = store.vectors_of([d.id for d in candidates if d.id is not None])
         chosen = maximal_marginal_relevance(query, vectors, lambda_mult=lambda_mult, k=k)
         return [candidates[i] for i in chosen]
 
@@ -214,27 +227,27 @@ class LocalVectorStore(VectorStore):
 
     # Internals -----------------------------------------------------------------------------------
 
-    def _snapshot(self) -> IndexStore | None:
+    def _snapshot(self) -> Collection | None:
         """The newest committed snapshot, or None while the collection is empty and never written."""
         if self._store is not None:
             self._store = self._store.reload_if_stale()
             return self._store
-        config = self._config or config_of(self.directory)
+        config = self._config or self._backend.config_of(self._collection)
         if config is None:
             return None
         self._config = config
-        self._store = IndexStore.open(self.directory, config, create=True, ann_threshold=self._ann_threshold)
+        self._store = self._backend.open(self._collection, config, create=True)
         return self._store
 
     def _commit(self, **change: Any) -> None:
-        with writer_lock(self.directory, timeout=self._lock_timeout):
-            self._config = self._config or config_of(self.directory)
+        with self._backend.writer_lock(self._collection, timeout=self._lock_timeout):
+            self._config = self._config or self._backend.config_of(self._collection)
             if self._config is None:
                 vectors = change.get("add_vectors")
                 if vectors is None:
                     return
                 self._config = IndexConfig(self._name, int(vectors.shape[1]), 0, 0, 0)
-            store = IndexStore.open(self.directory, self._config, create=True, ann_threshold=self._ann_threshold)
+            store = self._backend.open(self._collection, self._config, create=True)
             self._store = store.commit(**change)
 
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import Settings  # noqa: E402
 from ingest.manage import open_collection  # noqa: E402
-from ingest.store import DEFAULT_ANN_THRESHOLD, HNSW_EF_SEARCH, build_index  # noqa: E402
+from ingest.stores.faiss_collection import DEFAULT_ANN_THRESHOLD, HNSW_EF_SEARCH, build_index  # noqa: E402
 
 
 def synthetic(count: int, dimension: int, seed: int = 0) -> np.ndarray:
@@ -41,7 +41,7 @@ def main() -> None:
 
     if args.collection:
         overrides = {"index_dir": args.index_dir} if args.index_dir else {}
-        vectors = open_collection(Settings(**overrides), args.collection).vectors()
+        vectors = np.concatenate([v for _, v in open_collection(Settings(**overrides), args.collection).iter_chunks()])
         source = f"collection {args.collection}"
     else:
         vectors = synthetic(args.count, 384)

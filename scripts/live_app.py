@@ -37,6 +37,8 @@ QUESTIONS = [
 ]
 #: Text the app shows once an answer has finished (the citation buttons under it).
 ANSWER_DONE = "Sources: pick one|Passages given to the model|The documents don't cover"
+#: Text the app shows from the moment a question is sent until its answer begins.
+ANSWERING = "Searching your documents|The model is reading|Waiting for the model"
 
 
 def free_port() -> int:
@@ -45,9 +47,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_app(env: dict[str, str], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """`streamlit run streamlit_app.py` on 127.0.0.1:`port`, returned once its health check answers."""
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+def start_app(
+    env: dict[str, str], port: int, log: Path | None = None, script: str = "streamlit_app.py"
+) -> subprocess.Popen[bytes]:
+    """`streamlit run streamlit_app.py` (or `script`, e.g. the app on fake models) on 127.0.0.1:`port`, returned
+    once its health check answers."""
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                "--server.headless", "true"]  # fmt: skip
     output = log.open("wb") if log else subprocess.DEVNULL
     app = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -66,10 +71,10 @@ def start_app(env: dict[str, str], port: int, log: Path | None = None) -> subpro
 
 
 @contextmanager
-def live_app(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
+def live_app(env: dict[str, str], log: Path | None = None, script: str = "streamlit_app.py") -> Iterator[str]:
     """The app running with `env` (on top of this process's environment); yields its URL."""
     port = free_port()
-    app = start_app({**os.environ, **env}, port, log)
+    app = start_app({**os.environ, **env}, port, log, script)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

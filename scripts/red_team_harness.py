@@ -95,7 +95,7 @@ def run(t: Tally, sources: list, settings: Settings, sync: bool = False) -> dict
 
 def texts(settings: Settings) -> dict[str, str]:
     store = open_index(settings, HashEmbedder())
-    return {d.source: " ".join(c.text for c in store.chunks if c.doc_id == d.doc_id) for d in store.list_documents()}
+    return {d.source: " ".join(c.text for c in store.chunks_of([d.doc_id])) for d in store.list_documents()}
 
 
 def missing(settings: Settings, *words: str) -> int:

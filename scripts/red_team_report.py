@@ -194,7 +194,7 @@ def refuse(path):
 os.scandir = refuse if simulate else scandir
 codes.append(cli.main([str(folder), "--sync", "--quiet"]))
 os.chmod(locked, 0o755)
-text = " ".join(c.text for c in open_index(Settings(), HashEmbedder()).chunks)
+text = " ".join(c.text for c in open_index(Settings(), HashEmbedder()).all_chunks())
 print("RESULT " + json.dumps({"codes": codes, "text": text, "denied": denied}))
 """
 
@@ -371,14 +371,16 @@ def injection(t: Tally, scratch: Path) -> None:
             with case(t, attack["file"], 30):
                 assistant.ask(attack["question"]).consume()
         prompts = "\n".join(m["content"] for prompt in model.prompts for m in prompt)
-        flagged = [_TAG.sub("", c.text) for c in store.chunks if chunk_instruction_reasons(c)]
+        flagged = [_TAG.sub("", c.text) for c in store.all_chunks() if chunk_instruction_reasons(c)]
         return sum(passage in prompts for passage in flagged), len(flagged)
 
     settings = settings_in(scratch)
     with case(t, "ingest the attack set and the handbook", BUDGET_S):
         run(t, [HANDBOOK, INJECTION], settings)
     indexed = {Path(source).name for source in texts(settings)}
-    marked = {Path(c.source).name for c in open_index(settings, HashEmbedder()).chunks if c.metadata.get(METADATA_KEY)}
+    marked = {
+        Path(c.source).name for c in open_index(settings, HashEmbedder()).all_chunks() if c.metadata.get(METADATA_KEY)
+    }
     hard, every = {a["file"] for a in ATTACKS if a["hard"]}, {a["file"] for a in ATTACKS}
     t.lost += len(every - indexed) + ("northwind-handbook.pdf" not in indexed)
     reached, flagged = prompted(settings)

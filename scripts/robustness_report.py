@@ -41,12 +41,12 @@ def bad_inputs(scratch: Path) -> dict[str, int]:
     from tests.hostile import Case
 
     cases.append(Case("bomb.docx", docx_bomb(2500), "failed", "memory"))
-    before = {c.id for c in _store(settings, embedder).chunks}
+    before = {c.id for c in _store(settings, embedder).all_chunks()}
     report = ingest(write_cases(scratch / "batch", cases), settings, embedder)
     problems = check_outcomes(cases, report.files)
     for problem in problems:
         print(f"  not clean: {problem}")
-    kept = before <= {c.id for c in _store(settings, embedder).chunks}
+    kept = before <= {c.id for c in _store(settings, embedder).all_chunks()}
     rejected = [c for c in cases if c.expect == "failed"]
     changes = 0
     for case in rejected:  # one rejected file at a time: the index must not change at all

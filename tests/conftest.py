@@ -11,13 +11,30 @@ import numpy as np
 import pytest
 
 from assistant import ChatModel, Message
-from ingest import Embedder, Settings
+from ingest import Embedder, Settings, Store
+from ingest.stores import FaissStore, close_stores
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = ROOT / "data" / "docs"
 HANDBOOK = SAMPLE_DOCS / "northwind-handbook.pdf"
 SHARED = ROOT.parent / "shared"
 _WORD = re.compile(r"\w+|[^\w\s]")
+#: The store backends every contract test, the kill test and the state machine run against.
+BACKENDS = ["faiss", "milvus"]
+
+
+def make_store(kind: str, root: Path) -> Store:
+    """A store of this kind under `root`: FAISS folders, or a Milvus Lite database file."""
+    if kind == "milvus":
+        from ingest.stores.milvus_store import MilvusStore
+
+        return MilvusStore(str(root / "milvus.db"), root / "locks")
+    return FaissStore(root / "index")
+
+
+def backend_overrides(kind: str, root: Path) -> dict[str, object]:
+    """The settings that put a collection in a backend of this kind under `root`."""
+    return {"store": kind, "milvus_uri": str(root / "milvus.db")}
 
 
 class HashEmbedder(Embedder):
@@ -91,6 +108,13 @@ def settings(tmp_path: Path) -> Settings:
         min_score=0.1,
         _env_file=None,  # type: ignore[call-arg]
     )
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_settings(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """`settings`, once per store backend; Milvus Lite's engine is stopped afterwards."""
+    yield settings.model_copy(update=backend_overrides(request.param, tmp_path))
+    close_stores()
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ settings sidebar, and the clear states (no index, missing model, hostile text).
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -137,22 +139,30 @@ def test_evidence_then_answer_then_a_source_card_with_the_page(
     app.chat_input[0].set_value(VACATION).run()
     assert not app.exception
     evidence = next(e for e in app.expander if e.label.startswith("Evidence"))
-    assert "northwind-handbook.pdf, p. 3" in "\n".join(m.value for m in evidence.markdown).replace("\\", "")
+    assert "Northwind Analytics Employee Handbook, p. 3" in "\n".join(m.value for m in evidence.markdown).replace(
+        "\\", ""
+    ), "cited by the title in the PDF's info, not the file name"
     assert "27 vacation days" in markdown_text(app)
     assert len(app_env.prompts) == 1
+    answer = app.chat_message[-1]
+    assert "27 vacation days" in answer.markdown[0].value, "the answer comes first, the evidence under it"
+    assert not any(e.label.startswith("The other") for e in app.expander), "no second list of passages"
     # The answer cites [1]; its citation is a button that opens the source card.
     cite = app.button_group(key="cite-1")
-    assert [o for o in cite.options] == ["\\[1\\] northwind-handbook.pdf, p. 3"]
+    assert [o for o in cite.options] == ["\\[1\\] Northwind Analytics Employee Handbook, p. 3"]
     cite.set_value(1).run()
     assert not app.exception
     card = markdown_text(app)
     assert ":orange-background[" in card and "vacation days per calendar year" in card  # the matching sentence
     assert len(app.image) == 1, "the PDF page, rendered"
     labels = [b.label for b in app.get("download_button")]
-    assert "Open page 3 (PDF)" in labels and "Download the whole file" in labels
+    assert "Download page 3 (PDF)" in labels and "Download the whole file" in labels
+    next(b for b in app.button if b.label == "Open page 3").click().run()
+    assert not app.exception and len(app.image) == 2, "the page, full size in the app"
+    assert any("File: northwind-handbook.pdf" in c.value for c in app.caption), "the card names the file"
     # Reruns keep the card open and do not call the model again.
     app.run()
-    assert len(app.image) == 1 and len(app_env.prompts) == 1
+    assert len(app.image) >= 1 and len(app_env.prompts) == 1
     assert app_env.services_built == 1 and app_env.loads == 1  # type: ignore[attr-defined]
 
 
@@ -228,6 +238,71 @@ def test_stop_keeps_what_was_written(
     assert "carry over" not in text
 
 
+# Saved chats --------------------------------------------------------------------------------------------
+
+
+def test_a_reload_keeps_the_chat_with_its_citations(handbook_app: AppTest, app_env: ScriptedChatModel) -> None:
+    app = handbook_app
+    app.chat_input[0].set_value(VACATION).run()
+    assert app.query_params["chat"] in ("1", ["1"]), "the open chat is in the address"
+    reloaded = AppTest.from_file(APP, default_timeout=30)
+    reloaded.query_params["chat"] = "1"
+    reloaded.run()
+    assert not reloaded.exception
+    assert "27 vacation days" in markdown_text(reloaded) and len(reloaded.chat_message) == 2
+    reloaded.button_group(key="cite-1").set_value(1).run()
+    assert len(reloaded.image) == 1, "the citation card is rebuilt from what was saved"
+    assert not any("no longer" in c.value for c in reloaded.caption)
+    # A follow-up in the reopened chat is sent with its history.
+    app_env.replies = ["How many vacation days can be carried over?", "Five days can be carried over. [1]"]
+    reloaded.chat_input[0].set_value("And how many can they carry over?").run()
+    assert [m["role"] for m in app_env.prompts[-1]][:3] == ["system", "user", "assistant"]
+
+
+def test_switching_collection_switches_chats(handbook_app: AppTest, settings: Settings) -> None:
+    from ingest.manage import create_collection
+
+    create_collection(settings, "biology 101")
+    app = handbook_app
+    app.chat_input[0].set_value(VACATION).run()
+    app.sidebar.selectbox(key="collection").set_value("biology 101").run()
+    assert not app.exception and not app.chat_message, "the handbook's answer is not shown beside biology"
+    assert any("biology 101" in i.value and "no documents" in i.value for i in app.info)
+    app.sidebar.selectbox(key="collection").set_value("default").run()
+    assert "27 vacation days" in markdown_text(app), "and it is back with its collection"
+    assert not any("no longer" in c.value or "moved" in c.value for c in app.caption)
+
+
+def test_new_chat_loses_nothing_and_chats_can_be_reopened_renamed_and_deleted(handbook_app: AppTest) -> None:
+    app = handbook_app
+    app.chat_input[0].set_value(VACATION).run()
+    button(app, "New chat").click().run()
+    assert not app.chat_message
+    app.chat_input[0].set_value("What is the daily meal allowance when travelling?").run()
+    listed = [b.label for b in app.sidebar.button if b.key and b.key.startswith("open-chat-")]
+    assert len(listed) == 2 and "What is the daily meal allowance" in listed[0].replace("\\", "")
+    next(b for b in app.sidebar.button if b.key == "open-chat-1").click().run()
+    assert "27 vacation days" in markdown_text(app) and len(app.chat_message) == 2
+    app.sidebar.text_input(key="chat-title-1").set_value("Vacation").run()
+    next(b for b in app.sidebar.button if b.key == "rename-chat").click().run()
+    assert any(b.label == "Vacation" for b in app.sidebar.button)
+    next(b for b in app.sidebar.button if b.key == "delete-chat").click().run()
+    assert any("can't be undone" in w.value for w in app.sidebar.warning), "delete asks first"
+    next(b for b in app.sidebar.button if b.key == "delete-chat-yes").click().run()
+    assert not app.exception and not app.chat_message
+    assert [b.key for b in app.sidebar.button if b.key and b.key.startswith("open-chat-")] == ["open-chat-2"]
+
+
+def test_an_empty_chat_suggests_questions_per_document(handbook_app: AppTest, app_env: ScriptedChatModel) -> None:
+    app = handbook_app
+    suggested = [b for b in app.button if b.key and b.key.startswith("suggested-")]
+    assert suggested and all("Northwind Analytics Employee Handbook" in b.label for b in suggested)
+    assert any("vacation" in b.label.lower() or "welcome" in b.label.lower() for b in suggested)
+    suggested[0].click().run()
+    assert not app.exception and len(app.chat_message) == 2 and app_env.prompts, "clicking one asks it"
+    assert not [b for b in app.button if b.key and b.key.startswith("suggested-")], "then they make room"
+
+
 # The library --------------------------------------------------------------------------------------------
 
 
@@ -280,6 +355,8 @@ def test_delete_removes_a_document(handbook_app: AppTest, settings: Settings, tm
     assert sorted(app.dataframe[0].value["document"]) == ["northwind-handbook.pdf", "notes.md"]
     app.multiselect(key="doomed").set_value(["notes.md"]).run()
     button(app, "Delete 1 document").click().run()
+    assert any("Remove" in w.value for w in app.warning), "delete asks first"
+    app.button(key="delete-yes").click().run()
     assert not app.exception
     assert list(app.dataframe[0].value["document"]) == ["northwind-handbook.pdf"]
     assert "notes.md: deleted" in " ".join(s.value for s in app.success).replace("\\", "")
@@ -308,24 +385,71 @@ def test_collections_are_created_and_picked(handbook_app: AppTest, settings: Set
 # Study mode ---------------------------------------------------------------------------------------------
 
 
-def test_quiz_has_questions_answers_and_sources(handbook_app: AppTest, app_env: ScriptedChatModel) -> None:
-    app = show(handbook_app, "Study")
+BIOLOGY = (
+    "# Cells\nCells are the unit of life. Mitochondria make ATP, the energy currency of the cell, from sugar and "
+    "oxygen. The nucleus holds the genetic material of the cell and controls which proteins are made there.\n\n"
+    "# Genetics\nDNA stores genetic information in four bases. Genes are copied into RNA, which ribosomes read to "
+    "build proteins from amino acids. A change in one base can change the protein that a gene makes.\n\n"
+    "# Evolution\nNatural selection acts on variation between individuals of a population. Traits that help "
+    "survival and reproduction become more common over 1000 generations or more, as Darwin argued in 1859."
+)
+
+
+@pytest.fixture
+def biology_app(app_env: ScriptedChatModel, settings: Settings, tmp_path: Path) -> AppTest:
+    notes = tmp_path / "biology.md"
+    notes.write_text(BIOLOGY)
+    ingest(collect_sources([notes]), settings, HashEmbedder())
+    return run_app()
+
+
+def test_quiz_is_checked_against_its_passages_answered_scored_and_exported(
+    biology_app: AppTest, app_env: ScriptedChatModel
+) -> None:
+    app = show(biology_app, "Study")
     app.slider(key="quiz_count").set_value(3).run()
     app_env.replies = [
-        "Question: How many vacation days does an employee get?\nAnswer: 27 days",
-        "I cannot write a question about this.",  # unusable: skipped, not guessed at
-        "**Question:** What is the daily meal allowance?\n**Answer:** 45 euros",
+        "Question: What do mitochondria make?\nAnswer: ATP",
+        "**Question:** How many bases store genetic information in DNA?\n**Answer:** 12 bases",  # not stated
+        "Question: When did Darwin argue for natural selection?\nAnswer: 1859",
     ]
     button(app, "Make a quiz").click().run()
     assert not app.exception
     text = markdown_text(app)
-    assert "1. How many vacation days does an employee get?" in text
-    assert "2. What is the daily meal allowance?" in text and "3." not in text
+    assert "1. What do mitochondria make?" in text and "2. When did Darwin argue" in text and "3." not in text
     answers = [e for e in app.expander if e.label == "Answer and source"]
     assert len(answers) == 2
-    assert "Answer: 27 days" in "\n".join(m.value for m in answers[0].markdown).replace("\\", "").replace("*", "")
-    assert any("From northwind-handbook.pdf, p." in c.value.replace("\\", "") for c in answers[0].caption)
+    assert "Answer: ATP" in "\n".join(m.value for m in answers[0].markdown).replace("\\", "").replace("*", "")
+    assert any("From biology.md, § Cells" in c.value.replace("\\", "") for c in answers[0].caption)
     assert all("<passage>" in p[-1]["content"] for p in app_env.prompts[-3:]), "passages are quoted as data"
+    assert "Score: 0 of 2 (0 answered)" in text
+    app.text_input(key="quiz-1").set_value("atp").run()
+    app.button(key="quiz-check-1").click().run()
+    app.text_input(key="quiz-2").set_value("1895").run()
+    app.button(key="quiz-check-2").click().run()
+    assert "Score: 1 of 2 (2 answered)" in markdown_text(app)
+    assert any("Right: ATP" in s.value for s in app.success) and any("1859" in e.value for e in app.error)
+    # The quiz survives a summary, and exports.
+    app_env.replies = ["Cells make ATP.", "DNA is copied into RNA.", "Selection acts on variation."]
+    button(app, "Summarize by section").click().run()
+    assert not app.exception
+    text = markdown_text(app)
+    assert "Score: 1 of 2 (2 answered)" in text and "Summary: The whole collection" in text
+    downloads = {b.label: b for b in app.get("download_button")}
+    assert {"Quiz (Markdown)", "Flashcards (CSV)"} <= set(downloads)
+
+
+def test_quiz_exports_as_markdown_and_flashcards() -> None:
+    items = [
+        {"question": "What do mitochondria make?", "answer": "ATP", "source": {"citation": "Biology, § Cells"}},
+        {"question": "=cmd|' /C calc'!A0", "answer": "step-back, 1859", "source": {"citation": "x.md"}},
+    ]
+    text = ui.quiz_markdown("Biology notes", items)
+    assert text.startswith("# Quiz: Biology notes\n\n1\\. What do mitochondria make?")
+    assert "**Answer:** ATP" in text and "step-back" in text and "\\-" not in text
+    rows = list(csv.reader(io.StringIO(ui.quiz_csv(items))))
+    assert rows[0] == ["What do mitochondria make?", "ATP (Biology, § Cells)"]
+    assert rows[1][0].startswith(" =") and len(rows) == 2, "no formula for a spreadsheet to run"
 
 
 def test_summary_goes_section_by_section_with_citations(
@@ -425,5 +549,7 @@ def test_two_uploads_with_one_name_are_both_kept_and_each_deletable(
     doomed = next(d for d in list_documents(settings) if d.source == names[1])
     app.multiselect(key="doomed").set_value([doomed.doc_id]).run()
     button(app, "Delete 1 document").click().run()
+    assert any("Remove" in w.value for w in app.warning), "delete asks first"
+    app.button(key="delete-yes").click().run()
     assert not app.exception
     assert [d.source for d in list_documents(settings)] == ["minutes-march.md"]

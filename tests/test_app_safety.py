@@ -111,7 +111,8 @@ def strip_app_markup(markdown: str) -> str:
 
 @pytest.mark.usefixtures("app_env")
 def test_streamlit_markdown_extensions_in_documents_are_shown_literally(settings: Settings, tmp_path: Path) -> None:
-    """Emoji and icon shortcodes, colored text, autolinks: the passage, its file name and the answer, as written."""
+    """Emoji and icon shortcodes, colored text, autolinks: the passage, its file name, its title and the answer, as
+    written."""
     hostile = (
         "The account line is root:x:0:0 and the contact is alice@example.com for :material/warning: alerts, "
         "marked :red[secret] with a logo at https://evil.example/x.png and www.evil.example today."
@@ -123,16 +124,18 @@ def test_streamlit_markdown_extensions_in_documents_are_shown_literally(settings
     app.chat_input[0].set_value("Who is the account contact for alerts?").run()
     evidence = next(e for e in app.expander if e.label.startswith("Evidence"))
     passages = strip_app_markup("\n".join(m.value for m in evidence.markdown))
-    assert live_markdown(passages) == [] and hostile in displayed(passages)
+    assert live_markdown(passages) == [] and hostile[:150] in displayed(passages), "in brief, under the answer"
     app.button_group(key="cite-1").set_value(1).run()
     assert not app.exception
     raw = strip_app_markup("\n".join(m.value for m in app.markdown))
     assert live_markdown(raw) == [], "nothing Streamlit would turn into something"
     shown = displayed(raw)
     assert shown.count(hostile) == 2, "in the answer (which quotes it) and in the source card"
-    assert "[1] team:x: alice@example.com.md, § Account contact" in shown
+    assert "[1] Account contact" in shown, "cited by its title, its first heading"
+    captions = "\n".join(c.value for c in app.caption)
+    assert "File: team:x: alice@example.com.md" in displayed(captions) and not live_markdown(captions)
     (option,) = app.button_group(key="cite-1").options
-    assert displayed(option) == "[1] team:x: alice@example.com.md, § Account contact" and not live_markdown(option)
+    assert displayed(option) == "[1] Account contact" and not live_markdown(option)
 
 
 # The real renderer: Streamlit's Markdown in Debian's chromium ----------------------------------------------

@@ -127,7 +127,8 @@ def test_a_hanging_parse_is_stopped_and_the_worker_replaced(two_thousand_pages: 
 def test_a_decompression_bomb_hits_the_memory_cap_not_the_app() -> None:
     parser = IsolatedParser(timeout=120, memory_mb=1024)
     try:
-        with pytest.raises(DocumentError, match="more than 1024 MB of memory"):
+        # Refused from the ZIP directory before inflating; the memory cap stays the backstop for what that misses.
+        with pytest.raises(DocumentError, match=r"compression bomb|more than 1024 MB of memory"):
             parser.load(docx_bomb(800), "bomb.docx", suffix=".docx")
         assert parser.load(HANDBOOK.read_bytes(), "after.pdf", suffix=".pdf").pages
     finally:

@@ -1,8 +1,9 @@
 """One real browser: Debian's chromium drives the real app (real embedder, the default GGUF) through Playwright.
 
 It uploads the sample handbook, asks a question, waits for the evidence and the answer, opens the cited page,
-and saves the screenshot the README shows. `make test` installs chromium; without it this test is skipped,
-unless DOCQA_REQUIRE_BROWSER=1 (set by `make test`), when it fails instead.
+and saves the screenshot the README shows (the answer, its citation card, and the saved chat in the sidebar).
+`make test` installs chromium; without it this test is skipped, unless DOCQA_REQUIRE_BROWSER=1 (set by
+`make test`), when it fails instead.
 """
 
 from __future__ import annotations
@@ -58,9 +59,12 @@ def test_upload_ask_and_see_the_cited_page(chromium_available: None, tmp_path: P
         answer = page.get_by_test_id("stChatMessage").last.inner_text()
         assert "27" in answer, answer
 
-        page.get_by_test_id("stButtonGroup").last.get_by_text("northwind-handbook.pdf, p. 3").click()
-        page.get_by_text("Page 3", exact=True).wait_for()
-        page.get_by_role("button", name="Open page 3 (PDF)").wait_for()
+        message = page.get_by_test_id("stChatMessage").last
+        assert message.get_by_text(re.compile(ANSWER_DONE)).first.is_visible(), "the answer's citations are in view"
+        message.get_by_test_id("stButtonGroup").get_by_text("Northwind Analytics Employee Handbook, p. 3").click()
+        page.get_by_text("Page 3", exact=True).wait_for()  # the page, drawn in the card
+        page.get_by_role("button", name="Download page 3 (PDF)").wait_for()
+        assert page.get_by_test_id("stSidebar").get_by_text("How many vacation days").count() >= 1, "saved chat"
         body = page.inner_text("body")
         assert "Traceback" not in body and "Something went wrong" not in body
         SCREENSHOT.parent.mkdir(exist_ok=True)

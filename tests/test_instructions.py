@@ -18,8 +18,9 @@ from streamlit.testing.v1 import AppTest
 
 from assistant import ui
 from assistant.retrieve import retrieve
-from ingest import IndexStore, Settings, collect_sources, index_config, ingest, load_file, make_chunker, open_index
+from ingest import Settings, collect_sources, index_config, ingest, load_file, make_chunker, open_index
 from ingest.instructions import METADATA_KEY, chunk_instruction_reasons, instruction_reasons, mark_instructions
+from ingest.stores.faiss_collection import FaissCollection
 from tests.conftest import HANDBOOK, ROOT, SHARED, HashEmbedder, ScriptedChatModel
 
 INJECTION = Path(__file__).resolve().parent / "injection"
@@ -204,7 +205,7 @@ def test_indexes_built_before_flagging_are_checked_at_query_time(settings: Setti
     ingest(collect_sources([HANDBOOK, VACATION_ATTACK]), settings, embedder)
     built = open_index(settings, embedder)
     old_chunks = [replace(c, metadata={k: v for k, v in c.metadata.items() if k != METADATA_KEY}) for c in built.chunks]
-    old = IndexStore(
+    old = FaissCollection(
         settings.collection_dir, index_config(settings, embedder), chunks=old_chunks, vectors=built.vectors()
     )
     retrieval = retrieve("How many vacation days do employees get?", old, embedder, settings)
@@ -261,7 +262,7 @@ def test_the_evidence_leaves_them_out_and_a_source_card_says_what_they_are(
     app = _app(monkeypatch, settings, ScriptedChatModel(["27 days [1][2][3][4][5]"]))
     app.chat_input[0].set_value(question).run()
     cite = app.button_group(key="cite-1")
-    attack = next(n for n, label in enumerate(cite.options, 1) if VACATION_ATTACK.name in label)
+    attack = next(n for n, label in enumerate(cite.options, 1) if "Vacation FAQ" in label)  # the file's title
     cite.set_value(attack).run()
     assert not app.exception, app.exception
     warnings = " ".join(w.value for w in app.warning).replace("\\", "").replace("\u2060", "")  # escaping marks

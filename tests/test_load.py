@@ -73,7 +73,8 @@ def test_docx_headings_become_markdown() -> None:
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "photo.pdf", "PNG image, not a PDF"),
         (b"PK\x03\x04" + b"\x00" * 100, "archive.pdf", "ZIP archive, not a PDF"),
         (bytes(range(256)) * 50, "blob.txt", "binary"),
-        (b"data", "table.xlsx", "unsupported file type"),
+        (b"data", "table.xlsx", "not an Excel workbook"),
+        (b"data", "table.numbers", "unsupported file type"),
     ],
 )
 def test_bad_files_get_a_clear_reason(data: bytes, name: str, reason: str) -> None:

@@ -19,7 +19,7 @@ def test_folder_sources_are_named_relative_to_the_folder(tmp_path: Path) -> None
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.md").write_text("# A\ntext")
     (tmp_path / ".hidden.md").write_text("secret")
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "image.gif").write_bytes(b"GIF89a")  # not a supported type
     assert [s.source for s in collect_sources([tmp_path])] == ["sub/a.md"]
 
 

@@ -276,7 +276,7 @@ from pathlib import Path
 sys.path.insert(0, ".")
 from tests.conftest import HashEmbedder
 import ingest.__main__ as cli
-cli.SentenceTransformerEmbedder = lambda settings: HashEmbedder()
+cli.embedder_for = lambda settings: HashEmbedder()
 sys.exit(cli.main([sys.argv[1], "--quiet"]) or cli.main(["--list"]))
 """
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import Chunk, DocumentInfo, IndexConfig, IndexStore, IndexStoreError, writer_lock
-from ingest.store import read_current
+from ingest import Chunk, DocumentInfo, IndexConfig, IndexStoreError
+from ingest.stores.commits import read_current, writer_lock
+from ingest.stores.faiss_collection import FaissCollection
 
 CONFIG = IndexConfig("test-embedder", 16, 100, 10, 8)
 
@@ -26,9 +27,9 @@ def info(doc_id: str, chunks: int) -> DocumentInfo:
     return DocumentInfo(doc_id, f"{doc_id}.pdf", chunks, chunks, 100, "2026-01-01T00:00:00+00:00")
 
 
-def committed(tmp_path: Path, n: int = 50) -> tuple[IndexStore, np.ndarray]:
+def committed(tmp_path: Path, n: int = 50) -> tuple[FaissCollection, np.ndarray]:
     chunks, vectors = chunks_and_vectors(n)
-    store = IndexStore.open(tmp_path, CONFIG, create=True).commit(
+    store = FaissCollection.open(tmp_path, CONFIG, create=True).commit(
         add_chunks=chunks, add_vectors=vectors, add_documents=[info("doc", n)]
     )
     return store, vectors
@@ -46,10 +47,25 @@ def test_search_equals_brute_force(tmp_path: Path) -> None:
 
 def test_reopen_gives_the_same_snapshot(tmp_path: Path) -> None:
     store, vectors = committed(tmp_path)
-    again = IndexStore.open(tmp_path, CONFIG)
+    again = FaissCollection.open(tmp_path, CONFIG)
     assert again.chunks == store.chunks
     assert np.allclose(again.vectors(), vectors)
     assert again.list_documents() == store.list_documents()
+
+
+def test_adding_copies_the_previous_chunk_file_and_appends(tmp_path: Path) -> None:
+    store, vectors = committed(tmp_path, 20)
+    first = (tmp_path / "commits" / store.commit_name / "chunks.jsonl").read_bytes()  # type: ignore[operator]
+    more, more_vectors = chunks_and_vectors(5, "more", seed=1)
+    added = store.commit(add_chunks=more, add_vectors=more_vectors, add_documents=[info("more", 5)])
+    second = (tmp_path / "commits" / added.commit_name / "chunks.jsonl").read_bytes()  # type: ignore[operator]
+    assert second.startswith(first) and second.count(b"\n") == 25
+    reopened = FaissCollection.open(tmp_path, CONFIG)
+    assert reopened.chunks == store.chunks + more
+    np.testing.assert_allclose(reopened.vectors(), np.concatenate([vectors, more_vectors]), atol=1e-6)
+    # A removal writes the file again from the snapshot.
+    smaller = reopened.commit(remove_doc_ids={"doc"})
+    assert FaissCollection.open(tmp_path, CONFIG).chunks == smaller.chunks == more
 
 
 def test_files_on_disk_are_json_and_faiss_only(tmp_path: Path) -> None:
@@ -68,7 +84,7 @@ def test_remove_and_replace_in_one_commit(tmp_path: Path) -> None:
     store = store.commit(
         add_chunks=new_chunks, add_vectors=new_vectors, add_documents=[info("other", 4)], remove_doc_ids={"doc"}
     )
-    reopened = IndexStore.open(tmp_path, CONFIG)
+    reopened = FaissCollection.open(tmp_path, CONFIG)
     assert {c.doc_id for c in reopened.chunks} == {"other"}
     assert set(reopened.documents) == {"other"}
     assert reopened.search(new_vectors[2], 1)[0].chunk.id == "other-2"
@@ -78,12 +94,12 @@ def test_other_embedder_is_refused_with_the_rebuild_command(tmp_path: Path) -> N
     committed(tmp_path)
     other = IndexConfig("another-model", 16, 100, 10, 8)
     with pytest.raises(IndexStoreError, match="--rebuild"):
-        IndexStore.open(tmp_path, other)
+        FaissCollection.open(tmp_path, other)
 
 
 def test_missing_index_names_the_ingest_command(tmp_path: Path) -> None:
     with pytest.raises(IndexStoreError, match="python -m ingest"):
-        IndexStore.open(tmp_path / "nothing", CONFIG)
+        FaissCollection.open(tmp_path / "nothing", CONFIG)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "delete"])
@@ -98,7 +114,7 @@ def test_damaged_commit_falls_back_to_the_previous_one(tmp_path: Path, damage: s
         target.write_bytes(b"\x80\x04garbage that is not a faiss index")
     else:
         target.unlink()
-    reopened = IndexStore.open(tmp_path, CONFIG)
+    reopened = FaissCollection.open(tmp_path, CONFIG)
     assert reopened.commit_name == first.commit_name
     assert len(reopened) == 5
 
@@ -110,7 +126,7 @@ def test_dead_writer_leftovers_are_ignored_and_cleaned(tmp_path: Path) -> None:
     (leftover / "vectors.faiss").write_bytes(b"half written")
     orphan = tmp_path / "commits" / "99999999"
     orphan.mkdir()
-    assert len(IndexStore.open(tmp_path, CONFIG)) == 5
+    assert len(FaissCollection.open(tmp_path, CONFIG)) == 5
     extra, vectors = chunks_and_vectors(2, "x", seed=3)
     store.commit(add_chunks=extra, add_vectors=vectors, add_documents=[info("x", 2)])
     assert not leftover.exists() and not orphan.exists()
@@ -119,7 +135,7 @@ def test_dead_writer_leftovers_are_ignored_and_cleaned(tmp_path: Path) -> None:
 def test_stale_snapshot_cannot_overwrite_a_newer_commit(tmp_path: Path) -> None:
     store, _ = committed(tmp_path, 5)
     extra, vectors = chunks_and_vectors(2, "x", seed=3)
-    newer = IndexStore.open(tmp_path, CONFIG).commit(
+    newer = FaissCollection.open(tmp_path, CONFIG).commit(
         add_chunks=extra, add_vectors=vectors, add_documents=[info("x", 2)]
     )
     assert store.is_stale()
@@ -142,12 +158,12 @@ def test_a_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
 def test_past_the_threshold_the_store_switches_to_hnsw_and_back(tmp_path: Path) -> None:
     chunks, vectors = chunks_and_vectors(400)
     with writer_lock(tmp_path):
-        store = IndexStore.open(tmp_path, CONFIG, create=True, ann_threshold=300)
+        store = FaissCollection.open(tmp_path, CONFIG, create=True, ann_threshold=300)
         store = store.commit(add_chunks=chunks[:250], add_vectors=vectors[:250], add_documents=[info("doc", 400)])
         assert store.index_kind == "exact"
         store = store.commit(add_chunks=chunks[250:], add_vectors=vectors[250:])
         assert store.index_kind == "hnsw"
-        reopened = IndexStore.open(tmp_path, CONFIG, ann_threshold=300)
+        reopened = FaissCollection.open(tmp_path, CONFIG, ann_threshold=300)
         assert reopened.index_kind == "hnsw"
         hits = 0
         for row in range(0, 400, 20):

@@ -1,5 +1,5 @@
 """A stateful property test: random sequences of ingest, change, rename, delete, sync and reload, checked after
-every step against a plain dict of what the collection should hold."""
+every step against a plain dict of what the collection should hold; once per store backend."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from ingest import Settings, collect_sources, ingest, open_index
+from ingest import Settings, collect_sources, ingest, open_index, open_store
 from ingest.manage import delete_documents
-from tests.conftest import HashEmbedder
+from ingest.stores import close_stores
+from tests.conftest import HashEmbedder, backend_overrides
 
 NAMES = st.sampled_from(["a.md", "b.md", "c.txt", "notes/d.md", "notes/e.txt"])
 TEXTS = st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "omega", "sigma"]), min_size=3, max_size=40)
 
 
 class StoreMachine(RuleBasedStateMachine):
+    backend = "faiss"
+
     def __init__(self) -> None:
         super().__init__()
         self.root = Path(tempfile.mkdtemp(prefix="store-machine-"))
@@ -33,12 +36,14 @@ class StoreMachine(RuleBasedStateMachine):
             header_tokens=16,
             isolate_parsing=False,
             _env_file=None,  # type: ignore[call-arg]
+            **backend_overrides(self.backend, self.root),
         )
         self.embedder = HashEmbedder()
         self.expected: dict[str, str] = {}  # source -> text, what the index must hold
         self.on_disk: dict[str, str] = {}
 
     def teardown(self) -> None:
+        close_stores()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _write(self, name: str, words: list[str]) -> str:
@@ -138,20 +143,32 @@ class StoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def index_matches_the_model(self) -> None:
-        if not (self.settings.collection_dir / "CURRENT").exists():
+        if open_store(self.settings).config_of(self.settings.collection) is None:
             assert not self.expected
             return
         store = open_index(self.settings, self.embedder)  # a fresh reload every step
         assert {d.source for d in store.documents.values()} == set(self.expected)
-        assert {c.source for c in store.chunks} == set(self.expected)
+        everything = store.all_chunks()
+        assert {c.source for c in everything} == set(self.expected)
         for document in store.documents.values():
-            chunks = [c for c in store.chunks if c.doc_id == document.doc_id]
+            chunks = [c for c in everything if c.doc_id == document.doc_id]
             assert len(chunks) == document.chunks
             assert all(c.text in self.expected[document.source] for c in chunks)
-        assert store._index.ntotal == len(store.chunks)
+        assert len(everything) == len(store) == len({c.id for c in everything})
 
 
 StoreMachine.TestCase.settings = settings(
     max_examples=30, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestStoreMachine = StoreMachine.TestCase
+
+
+class MilvusStoreMachine(StoreMachine):
+    backend = "milvus"
+
+
+# Fewer examples: each starts a Milvus Lite engine, and every step is a round trip to it.
+MilvusStoreMachine.TestCase.settings = settings(
+    max_examples=8, stateful_step_count=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+TestMilvusStoreMachine = MilvusStoreMachine.TestCase

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from assistant.study import parse_quiz, pick_passages, quiz, sections, summarize
+from assistant.study import (
+    grade,
+    parse_quiz,
+    pick_passages,
+    quiz,
+    sections,
+    stated_in,
+    suggested_questions,
+    summarize,
+)
 from ingest import Chunk
 from tests.conftest import ScriptedChatModel
 
@@ -27,9 +36,9 @@ def test_quiz_replies_are_parsed_or_skipped() -> None:
         "the nucleus",
     )
     assert parse_quiz("Sure! Here is a question about cells.") is None
-    model = ScriptedChatModel(["Question: What is w1x0?\nAnswer: a word", "no idea"])
+    model = ScriptedChatModel(["Question: What comes after w1x0?\nAnswer: w1x1", "no idea"])
     items = list(quiz(model, [chunk(1), chunk(2)], 2))
-    assert [i.question for i in items] == ["What is w1x0?"] and items[0].source.id == "c1"
+    assert [i.question for i in items] == ["What comes after w1x0?"] and items[0].source.id == "c1"
     assert "<passage>" in model.prompts[0][-1]["content"]
 
 
@@ -51,3 +60,32 @@ def test_a_long_section_is_cut_to_fit_the_window() -> None:
     prompt = model.prompts[0][-1]["content"]
     assert model.count_tokens(prompt) < 1024
     assert "w0x0" in prompt and "w6x0" in prompt, "passages from all through the section, not just its start"
+
+
+def test_answers_the_passage_does_not_state_are_dropped() -> None:
+    passage = "Every employee is entitled to 27 vacation days per calendar year. Up to five days carry over."
+    assert stated_in("27 days", passage) and stated_in("five days", passage)
+    assert not stated_in("30 days", passage) and not stated_in("unlimited paid leave", passage)
+    model = ScriptedChatModel([
+        "Question: How many vacation days do employees get?\nAnswer: 30 days",  # not what the passage says
+        "Question: What is this passage about?\nAnswer: vacation days",  # about the text, not its subject
+    ])  # fmt: skip
+    long = Chunk("c1", "d", "h.md", passage * 3, None, None, 0, 10)
+    assert list(quiz(model, [long, long], 2)) == []
+
+
+def test_a_students_answer_is_graded_by_its_numbers_and_words() -> None:
+    assert grade("27", "27 days") and grade("twenty, I think 27", "27 days") and not grade("25", "27 days")
+    assert grade("the mitochondria", "Mitochondria") and not grade("the nucleus", "mitochondria")
+
+
+def test_sections_follow_a_pdfs_numbered_headings_and_skip_back_matter() -> None:
+    pages = ["1. Welcome\nWe build software.", "More about us and our work.", "2. Vacation\nEmployees get 27 days.",
+             "References\nSmith 2020."]  # fmt: skip
+    chunks = [Chunk(f"c{i}", "d", "h.pdf", t, i + 1, None, 0, len(t)) for i, t in enumerate(pages)]
+    assert [s.title for s in sections(chunks)] == ["1. Welcome", "2. Vacation", "References"]
+    assert sections(chunks)[0].citation() == "h.pdf, pp. 1–2", "a page without a title continues its section"
+    assert all(c.id != "c3" for c in pick_passages(chunks, 4, min_words=1)), "no quiz on the references"
+    assert suggested_questions(chunks, "Handbook", 2) == [
+        "What does “Handbook” say about Welcome?", "What does “Handbook” say about Vacation?"
+    ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Evidence and source cards: passages with their matching sentences, citations that open the page."""
+"""Evidence and source cards: compact passages with their matching sentences, citations that open the page."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 import streamlit as st
 
 from assistant.evidence import highlight, is_pdf, locate, page_pdf
+from assistant.titles import document_titles
 from assistant.ui import safe_markdown
 from ingest import (
-    IndexStore,
+    Collection,
     Settings,
     display_name,
 )
@@ -20,14 +21,45 @@ from ingest.instructions import instruction_reasons
 from .services import page_image
 
 log = logging.getLogger("streamlit_app")
+#: How much of a passage the compact evidence list shows: its matching sentences, cut to this length.
+SNIPPET_CHARS = 200
+#: Height of the open evidence list while the model reads: the answer above it stays on screen at 420×900.
+EVIDENCE_HEIGHT_PX = 300
 
 
-def highlighted(text: str, question: str) -> str:
-    """The passage as safe Markdown, with the sentences that match the question highlighted."""
+#: Each collection's document titles, with the version of the collection they were read from.
+_TITLES: dict[str, tuple[str, dict[str, str]]] = {}
+
+
+def titles_of(store: Collection) -> dict[str, str]:
+    """doc_id -> title for the collection's documents, worked out once per committed version."""
+    version, titles = _TITLES.get(store.name, ("", {}))
+    if version != store.version or not version:
+        titles = document_titles(store.chunks_of(list(store.documents)))
+        _TITLES[store.name] = (store.version, titles)
+    return titles
+
+
+def highlighted(text: str, question: str, limit: int | None = None) -> str:
+    """The passage as safe Markdown, with the sentences that match the question highlighted. With `limit`,
+    only the matching sentences (or the opening, when none match), cut to about that many characters."""
+    sentences = [(" ".join(s.text.split()), s.matches) for s in highlight(text, question)]
+    if limit is not None:
+        sentences = [s for s in sentences if s[1]] or sentences[:1]
+        kept, used = [], 0
+        for body, matches in sentences:
+            if used >= limit:
+                kept.append(("…", False))
+                break
+            if used + len(body) > limit:
+                body = body[: max(limit - used, 40)].rstrip() + "…"
+            kept.append((body, matches))
+            used += len(body)
+        sentences = kept
     parts = []
-    for sentence in highlight(text, question):
-        body = safe_markdown(" ".join(sentence.text.split()))  # a PDF's line wraps are not line breaks
-        parts.append(f":orange-background[{body}]" if sentence.matches and body else body)
+    for body, matches in sentences:
+        body = safe_markdown(body)  # a PDF's line wraps are not line breaks
+        parts.append(f":orange-background[{body}]" if matches and body else body)
     return " ".join(parts)
 
 
@@ -41,13 +73,24 @@ def show_passages(records: list[dict[str, Any]], question: str) -> None:
         st.markdown(highlighted(str(record["text"]), question))
 
 
-def show_evidence(records: list[dict[str, Any]], question: str) -> None:
-    """The retrieved passages, at once, before the model has written anything."""
-    with st.expander(f"Evidence: {len(records)} passages found", expanded=True):
-        show_passages(records, question)
+def show_evidence(records: list[dict[str, Any]], question: str, *, answered: bool = False) -> None:
+    """The retrieved passages, each as a short line with its matching sentences: open, in a box of bounded
+    height, from the moment they are found until the answer starts; then folded to one line under the answer,
+    so the answer stays in view on a phone. The whole passage and its page are in its source card."""
+    cited = {r["number"] for r in records if r.get("cited")}
+    label = f"Evidence: {len(records)} passages found"
+    if answered and cited:
+        label += f", {len(cited)} cited"
+    with st.expander(label, expanded=not answered):
+        box = st.container(height=EVIDENCE_HEIGHT_PX) if not answered and len(records) > 2 else st.container()
+        for record in records:
+            mark = "" if not answered or not cited or record["number"] in cited else " · not cited"
+            box.markdown(
+                f"{citation_title(record)}{mark}  \n{highlighted(str(record['text']), question, SNIPPET_CHARS)}"
+            )
 
 
-def source_card(record: dict[str, Any], question: str, settings: Settings, store: IndexStore, key: str) -> None:
+def source_card(record: dict[str, Any], question: str, settings: Settings, store: Collection, key: str) -> None:
     """One source: where it is, the passage with its matching sentences, the page itself, and the file."""
     with st.container(border=True):
         document = store.documents.get(str(record.get("doc_id", "")))
@@ -56,6 +99,7 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
         with_page = path is not None and page is not None and is_pdf(path)
         text, picture = st.columns([3, 2]) if with_page else (st.container(), None)
         text.markdown(f"{citation_title(record)} · similarity {record['score']:.2f}")
+        text.caption(safe_markdown(f"File: {record['source']}"))
         text.markdown(highlighted(str(record["text"]), question))
         if reasons := instruction_reasons(str(record["text"])):
             fate = (
@@ -64,11 +108,16 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
                 else "it is kept out of answers"
             )
             text.warning(safe_markdown(f"This passage addresses the assistant ({'; '.join(reasons)}); {fate}."))
-        if path is None or document is None:
+        if document is None:
+            text.caption("This document is no longer in the collection, so its page can't be shown.")
+            return
+        if path is None:
             text.caption("The original file is no longer where it was indexed, so its page can't be shown.")
             return
         name = display_name(str(record["source"]))
         if with_page and picture is not None:
+            if picture.button(f"Open page {page}", key=f"{key}-open", icon=":material/zoom_in:"):
+                page_dialog(str(path), document.doc_id, int(page), name)  # type: ignore[arg-type]
             try:
                 image = page_image(str(path), document.doc_id, int(page))  # type: ignore[arg-type]
                 if isinstance(image, str):  # a page the worker could not draw: say why, keep the rest of the card
@@ -79,7 +128,7 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
                 log.warning("Could not render %s page %s: %s", path, page, exc)
                 picture.caption(f"Page {page} could not be drawn ({type(exc).__name__}).")
             text.download_button(
-                f"Open page {page} (PDF)",
+                f"Download page {page} (PDF)",
                 data=lambda: page_pdf(path, int(page), settings),  # type: ignore[arg-type]
                 file_name=f"{Path(name).stem}-page-{page}.pdf",
                 mime="application/pdf",
@@ -88,12 +137,23 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
         text.download_button("Download the whole file", data=path.read_bytes, file_name=name, key=f"{key}-file")
 
 
-def show_citations(index: int, message: dict[str, Any], settings: Settings, store: IndexStore) -> None:
+@st.dialog("Page", width="large")
+def page_dialog(path: str, doc_id: str, page: int, name: str) -> None:
+    """The page at full width, in the app."""
+    st.caption(safe_markdown(f"{name}, page {page}"))
+    image = page_image(path, doc_id, page)
+    if isinstance(image, str):
+        st.caption(safe_markdown(image))
+    else:
+        st.image(image, width="stretch")
+
+
+def show_citations(index: int, message: dict[str, Any], settings: Settings, store: Collection) -> None:
     """Each [n] the answer cites is a button that opens its source card."""
     sources = message.get("sources", [])
     if not sources:
         return
-    cited = [s for s in sources if s["cited"]]
+    cited = [s for s in sources if s.get("cited")]
     shown = {s["number"]: s for s in (cited or sources)}
     label = "Sources: pick one to see the passage and its page" if cited else "Passages given to the model"
     chosen = st.pills(
@@ -104,23 +164,6 @@ def show_citations(index: int, message: dict[str, Any], settings: Settings, stor
     )
     if chosen is not None:
         source_card(shown[chosen], message.get("question", ""), settings, store, key=f"card-{index}-{chosen}")
-    others = [s for s in sources if s["number"] not in shown]
-    if others:
-        with st.expander(f"The other {len(others)} passages the model was given"):
-            show_passages(others, message.get("question", ""))
-
-
-def show_history(settings: Settings, store: IndexStore) -> None:
-    for index, message in enumerate(st.session_state.messages):
-        with st.chat_message(message["role"]):
-            if message.get("query"):
-                st.caption(safe_markdown(f"Searched for: {message['query']}"))
-            st.markdown(safe_markdown(message["content"]))
-            if message.get("error"):
-                st.error(safe_markdown(message["error"]))
-            if message["role"] == "assistant":
-                show_citations(index, message, settings, store)
-                show_withheld(message.get("withheld", []))
 
 
 def show_withheld(citations: list[str]) -> None:

@@ -9,22 +9,24 @@ import streamlit as st
 from assistant.ui import safe_markdown
 from ingest import (
     AssistantError,
-    IndexStore,
+    Collection,
     Settings,
     display_name,
     ingest,
     save_upload,
 )
+from ingest.describe import summary as describe_summary
 from ingest.errors import DocumentError
 from ingest.instructions import flagged_counts
 from ingest.load import SUPPORTED_SUFFIXES
 from ingest.manage import delete_documents
 from ingest.types import FileReport
 
+from .evidence_view import titles_of
 from .services import services
 
 
-def library_view(settings: Settings, store: IndexStore) -> None:
+def library_view(settings: Settings, store: Collection) -> None:
     st.subheader(f"Library: {safe_markdown(settings.collection)}")
     uploads = st.file_uploader(
         "Add documents",
@@ -44,13 +46,16 @@ def library_view(settings: Settings, store: IndexStore) -> None:
     if not documents:
         st.info("No documents in this collection yet.")
         return
-    flagged = flagged_counts(store.chunks)
+    flagged = flagged_counts(store.all_chunks())
+    titles = titles_of(store)
     st.dataframe(
         [
             {
+                "title": titles.get(d.doc_id, d.source),
                 "document": d.source,
+                "describes itself as": describe_summary(d.about),
                 "pages": d.pages,
-                "chunks": d.chunks,
+                "passages": d.chunks,
                 "added": d.ingested_at[:16].replace("T", " "),
                 "pages without text": len(d.empty_pages),
                 "passages addressing the assistant": flagged.get(d.doc_id, 0),
@@ -68,21 +73,35 @@ def library_view(settings: Settings, store: IndexStore) -> None:
         st.caption("No count: indexed before passages were checked; they are checked when searched.")
     names = {d.doc_id: d.source for d in documents}  # chosen by id: two documents may share a file name
     doomed = st.multiselect("Remove from the index", list(names), format_func=names.__getitem__, key="doomed")
-    if doomed and st.button(f"Delete {len(doomed)} document{'s' if len(doomed) > 1 else ''}"):
-        try:
-            removed = delete_documents(settings, doomed, lock_timeout=30)
-        except AssistantError as exc:
-            st.error(safe_markdown(str(exc)))
-        else:
-            st.session_state.upload_reports = [FileReport(d.source, "deleted") for d in removed]
-            st.session_state.pop("doomed")
+    if doomed and st.button(f"Delete {plural(len(doomed), 'document')}…"):
+        st.session_state.confirm_delete = sorted(doomed)
+    if doomed and st.session_state.get("confirm_delete") == sorted(doomed):  # asked first, in words
+        st.warning(safe_markdown(f"Remove {', '.join(names[d] for d in doomed)} from {settings.collection}? "
+                                 "Answers will no longer cite it."))  # fmt: skip
+        yes, no, _ = st.columns([1, 1, 3])
+        if no.button("Cancel", key="delete-no"):
+            st.session_state.pop("confirm_delete")
             st.rerun()
+        if yes.button("Yes, delete", type="primary", key="delete-yes"):
+            st.session_state.pop("confirm_delete")
+            try:
+                removed = delete_documents(settings, doomed, lock_timeout=30)
+            except AssistantError as exc:
+                st.error(safe_markdown(str(exc)))
+            else:
+                st.session_state.upload_reports = [FileReport(d.source, "deleted") for d in removed]
+                st.session_state.pop("doomed")
+                st.rerun()
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def show_report(report: FileReport) -> None:
     text = f"{report.source}: {report.status}"
     if report.status == "indexed":
-        text += f", {report.pages} pages, {report.chunks} passages"
+        text += f", {plural(report.pages, 'page')}, {plural(report.chunks, 'passage')}"
     if report.reason:
         text += f" ({report.reason})"
     if report.empty_pages:

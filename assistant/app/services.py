@@ -14,7 +14,7 @@ from assistant.evidence import render_page
 from assistant.generate import ChatModel
 from assistant.retrieve import CrossEncoderReranker, Reranker
 from ingest import (
-    IndexStore,
+    Collection,
     Settings,
     open_index,
 )
@@ -43,7 +43,7 @@ def reranker(name: str) -> Reranker:
 class StoreHolder:
     """The newest snapshot of a collection, shared by all sessions and refreshed when a commit lands."""
 
-    store: IndexStore | None = None
+    store: Collection | None = None
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,7 +51,7 @@ def store_holder(collection: str) -> StoreHolder:
     return StoreHolder()
 
 
-def current_store(settings: Settings) -> IndexStore:
+def current_store(settings: Settings) -> Collection:
     holder = store_holder(settings.collection)
     if holder.store is None:
         holder.store = open_index(settings, services().embedder, create=True)
@@ -70,6 +70,6 @@ def page_image(path: str, doc_id: str, page: int) -> bytes | str:  # doc_id keys
         return f"Page {page} could not be drawn: {exc.reason}"
 
 
-def make_assistant(settings: Settings, store: IndexStore) -> Assistant:
+def make_assistant(settings: Settings, store: Collection) -> Assistant:
     ranker = reranker(settings.reranker_model) if settings.reranker_model else None
     return Assistant(settings, services().embedder, store, lambda: chat_model(settings.chat_model), ranker)
