@@ -172,3 +172,20 @@ def test_faiss_store_is_the_default_and_keeps_its_layout(tmp_path: Path) -> None
     store = FaissStore(tmp_path)
     _add(store, _document("alpha", 3))
     assert (tmp_path / "team" / "CURRENT").is_file()
+
+
+def test_int8_vectors_are_never_mixed_with_full_precision_ones(store: Store) -> None:
+    from ingest import Settings
+    from ingest.pipeline import index_config
+    from tests.conftest import HashEmbedder
+
+    settings = Settings(embedding_model="hash-bow", _env_file=None)  # type: ignore[call-arg]
+    full = index_config(settings, HashEmbedder(16))
+    int8 = index_config(settings.model_copy(update={"embedding_backend": "onnx-int8"}), HashEmbedder(16))
+    assert int8.quantization == "int8" and full.quantization == "" and full == replace(int8, quantization="")
+    assert index_config(settings.model_copy(update={"embedding_backend": "torch"}), HashEmbedder(16)) == full
+    chunks, vectors, info = _document("alpha", 3)
+    with store.writer_lock("team"):
+        store.open("team", int8, create=True).commit(add_chunks=chunks, add_vectors=vectors, add_documents=[info])
+    with pytest.raises(IndexStoreError, match=r"int8 weights.*--rebuild"):
+        store.open("team", full)
