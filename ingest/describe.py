@@ -128,3 +128,77 @@ def summary(about: dict[str, Any]) -> str:
     year, quarter = about.get("fiscal_year"), about.get("fiscal_quarter")
     period = f"{year} Q{quarter}" if year and quarter else f"FY{year}" if year else ""
     return " · ".join(str(p) for p in (about.get("company"), about.get("form"), period) if p)
+
+
+#: What people may correct of a self-description, with the label it is shown under, in that order.
+EDITABLE = {
+    "company": "Company or title",
+    "form": "Form",
+    "fiscal_year": "Fiscal year",
+    "fiscal_quarter": "Fiscal quarter",
+    "period_end": "Period end",
+}
+_FORM_NAME = re.compile(r"(10|8|20|6)\s*-?\s*([KQF])", re.I)
+#: Characters no name needs: control characters and the bidirectional overrides that reorder what is shown.
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def corrected(about: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`about` with the fields in `changes` (keys of `EDITABLE`) set by a person: each value checked and written
+    as `describe` writes it (`10k` becomes `10-K`, `FY2020` 2020, `Q2` 2); an empty value removes the field.
+    Fields a person set are listed under `corrected` (a later reading of the same file keeps them, see
+    `with_corrections`) and no longer under `from_name`. Raises ValueError saying which value cannot be right."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} cannot be corrected; only {', '.join(EDITABLE)} can.")
+    result = {k: v for k, v in about.items() if k not in changes}
+    for key, value in changes.items():
+        text = "" if value is None else _UNSHOWABLE.sub("", " ".join(str(value).split()))
+        if text:
+            result[key] = _checked(key, text)
+    marked = sorted(set(about.get("corrected", [])) | set(changes))
+    if marked:
+        result["corrected"] = marked
+    from_name = [f for f in about.get("from_name", []) if f not in changes]
+    result.pop("from_name", None)
+    if from_name:
+        result["from_name"] = from_name
+    return result
+
+
+def _checked(key: str, text: str) -> str | int:
+    label = EDITABLE[key].lower()
+    if key == "company":
+        if len(text) > 200:
+            raise ValueError(f"The {label} is too long ({len(text)} characters; at most 200).")
+        return text
+    if key == "form":
+        known = _FORM_NAME.fullmatch(text)
+        if known:
+            return f"{known.group(1)}-{known.group(2).upper()}"
+        if text.lower() == "earnings release":
+            return "earnings release"
+        if len(text) > 40:
+            raise ValueError(f"The form is too long ({len(text)} characters; at most 40).")
+        return text
+    if key == "fiscal_year":
+        year = re.fullmatch(r"(?:FY\s?)?((?:19|20|21)\d\d)", text, re.I)
+        if not year:
+            raise ValueError(f"The fiscal year must be a year such as 2020, not {text!r}.")
+        return int(year.group(1))
+    if key == "fiscal_quarter":
+        quarter = re.fullmatch(r"Q?([1-4])|([1-4])Q", text, re.I)
+        if not quarter:
+            raise ValueError(f"The fiscal quarter must be 1, 2, 3 or 4 (or Q1 to Q4), not {text!r}.")
+        return int(quarter.group(1) or quarter.group(2))
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(f"The period end must be a date written as 2020-12-31, not {text!r}.") from None
+
+
+def with_corrections(about: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+    """A fresh self-description of a document (read again: its text cleaning or OCR settings changed) with the
+    fields a person corrected in its `earlier` one kept as they set them."""
+    fields = earlier.get("corrected") or []
+    return corrected(about, {f: earlier.get(f) for f in fields}) if fields else about

@@ -1,4 +1,4 @@
-"""Managing what is indexed: list and delete documents, and create, list and delete collections.
+"""Managing what is indexed: list, correct and delete documents, and create, list and delete collections.
 
 None of these embed anything, so none of them loads a model: a collection is opened with the config it was
 built with. They work the same on every store backend.
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from .errors import IndexStoreError
+from .describe import corrected
+from .errors import AssistantError, IndexStoreError
 from .names import printable
 from .settings import Settings
 from .stores import Collection, open_store
@@ -72,6 +74,42 @@ def delete_documents(
             )
         store.commit(remove_doc_ids=set(chosen))
     return sorted(chosen.values(), key=lambda d: d.source)
+
+
+def correct_document(
+    settings: Settings,
+    document: str,
+    changes: dict[str, Any],
+    collection: str | None = None,
+    *,
+    lock_timeout: float = 600.0,
+) -> DocumentInfo:
+    """Correct what a document says it is (`ingest.describe.EDITABLE`: company or title, form, fiscal year and
+    quarter, period end; an empty value removes one) and return its info as committed. One commit that changes
+    only the document's info, atomically on every backend: nothing is read or embedded again, readers see the
+    old description or the new one, and retrieval's name and period boosts use the new one from the next
+    snapshot on. A later reading of the same file keeps the correction. `document` is its id, or anything
+    `delete_documents` accepts; a value that cannot be right raises AssistantError and changes nothing."""
+    collection = settings.collection if collection is None else collection
+    with open_store(settings).writer_lock(collection, timeout=lock_timeout):
+        store = open_collection(settings, collection)
+        known = store.documents.get(document)
+        matches = [known] if known is not None else _matching(store.documents.values(), document)
+        if len(matches) != 1:
+            raise IndexStoreError(
+                f"Not in the collection {collection!r} (or not unique): {printable(document)}. "
+                f"List its documents with `python -m ingest --list --collection {collection}`."
+            )
+        info = matches[0]
+        try:
+            about = corrected(info.about, changes)
+        except ValueError as exc:
+            raise AssistantError(f"{printable(info.source)}: {exc}") from exc
+        if about == info.about:
+            return info
+        updated = replace(info, about=about)
+        store.commit(add_documents=[updated])
+    return updated
 
 
 def _matching(documents: Iterable[DocumentInfo], name: str) -> list[DocumentInfo]:

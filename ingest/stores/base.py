@@ -148,6 +148,10 @@ class Collection(ABC):
 
         Removals apply before additions, so a chunk id that is removed and added again is replaced, and a
         chunk added under an id that exists replaces it. Vectors must be unit length, one per chunk.
+
+        A document added under an id that exists replaces its `DocumentInfo` and keeps its chunks, vectors and
+        profile unless they are removed too: a commit of `add_documents` alone corrects what is known about a
+        document (`ingest.manage.correct_document`) without reading or embedding anything again.
         """
 
 
