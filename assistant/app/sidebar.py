@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from assistant.model_catalog import RECOMMENDED_MODELS
+from assistant.model_download import fetch_model
 from assistant.model_files import available_models
-from assistant.ui import gguf_problem, model_label, model_picker, safe_markdown
+from assistant.ui import download_progress, gguf_problem, model_label, model_picker, recommended_rows, safe_markdown
 from ingest import (
     AssistantError,
     Collection,
@@ -45,10 +48,14 @@ def sidebar(base: Settings) -> tuple[Settings, Any]:
 
     catalog = available_models(base.model_dir)
     options, configured = model_picker(base.chat_model, catalog)
+    downloaded = st.session_state.pop("pending_model", None)  # just downloaded: picked before the widget exists
+    if downloaded in options:
+        st.session_state.model_choice = downloaded
     choice = bar.selectbox(
         "Chat model",
         [*options, SERVER_MODEL, CUSTOM_MODEL],
-        index=len(options) if base.chat_backend == "openai" else configured,  # the configured model
+        # the configured model; 0 when the state holds the choice, as a default beside it makes Streamlit warn
+        index=0 if downloaded in options else len(options) if base.chat_backend == "openai" else configured,
         key="model_choice",
         format_func=lambda o: {CUSTOM_MODEL: "Custom GGUF file…", SERVER_MODEL: "Model server (OpenAI API)…"}.get(
             o, model_label(o, catalog)
@@ -68,6 +75,8 @@ def sidebar(base: Settings) -> tuple[Settings, Any]:
         spec = f"server:{url.strip()}" if url.strip() else base.chat_model
     elif choice in catalog:
         bar.caption(safe_markdown(catalog[choice]))
+    with bar.expander("Recommended models"):
+        _recommended_models(base.model_dir)
     with bar.expander("Answer settings"):
         top_k = st.slider(
             "Passages retrieved (top-k)", 1, 20, base.top_k,
@@ -95,13 +104,53 @@ def sidebar(base: Settings) -> tuple[Settings, Any]:
     ), chat_list_place
 
 
+def _recommended_models(model_dir: Path) -> None:
+    """Each recommended model with its size, license and hash, and a Download button for one not yet here."""
+    st.caption("Stronger chat models for a computer with the memory for them, downloaded once from the hub.")
+    for row in recommended_rows(model_dir):
+        st.caption(f"**{safe_markdown(row['title'])}**  \n" + safe_markdown(f"{row['details']}\n{row['state']}"))
+        if not row["can_download"]:
+            continue
+        expected = ""
+        if row["needs_hash"]:
+            expected = st.text_input(
+                "SHA-256 from the model's page", key=f"sha256-{row['name']}", placeholder="optional, to verify it"
+            )
+        if st.button("Download", key=f"download-{row['name']}"):
+            _download(row, model_dir, expected.strip() or None)
+
+
+def _download(row: dict[str, Any], model_dir: Path, expected_sha256: str | None) -> None:
+    """Download one recommended model with a progress bar, then pick it; an error is a message."""
+    place = st.empty()
+    progress = place.progress(0.0, text=f"Downloading {row['title']}…")
+    shown = -1
+
+    def show(done: int, total: int) -> None:
+        nonlocal shown
+        fraction, text = download_progress(done, total)
+        step = int(fraction * 100) if total else done >> 26  # a redraw per percent, or per 64 MB
+        if step != shown:
+            shown = step
+            progress.progress(fraction, text=text)
+
+    try:
+        fetch_model(RECOMMENDED_MODELS[row["name"]], model_dir, expected_sha256, show)
+    except AssistantError as exc:
+        place.empty()
+        st.error(safe_markdown(str(exc)))
+    else:
+        st.session_state.pending_model = row["spec"]
+        st.rerun()
+
+
 def show_status(settings: Settings, store: Collection) -> None:
     documents = store.list_documents()
     size = store.storage_bytes()
     st.sidebar.caption(
         safe_markdown(
             f"Model: {model_label(settings.chat_model, available_models(settings.model_dir))}"
-            f"\nEmbedder: {settings.embedding_model}"
+            f"\nEmbedder: {store.config.embedding_model}"  # the collection's own (`with_collection_embedder`)
             f"\nIndex: {_count(len(documents), 'document')}, {_count(len(store), 'passage')}, "
             f"{_size(size) + ' ' if size is not None else ''}({store.index_kind})"
         )
