@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from ingest import Collection as Snapshot
 from ingest import Embedder, ScoredChunk, Settings, embedder_for, open_index
 
+from .citations import check_citations
 from .generate import ChatModel, Message, load_chat_model
+from .modes import COMPUTE_INSTRUCTION, COMPUTE_PROMPT, QUOTE_INSTRUCTION, QUOTE_PROMPT, Answer, computed, quoted
 from .prompt import (
     NOT_FOUND,
+    SYSTEM_PROMPT,
+    Prompt,
     build_messages,
     cited_numbers,
     is_refusal,
@@ -20,6 +24,7 @@ from .prompt import (
     rewrite_messages,
 )
 from .retrieve import CrossEncoderReranker, Reranker, Retrieval, retrieve
+from .route import route
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,10 @@ class Reply:
     text: str = ""
     finished: bool = False
     stopped: bool = False
+    mode: str = "free"
+    """How the answer was written: `quote`, `compute`, `free` text (see `route`), or `gate` (no relevant source)."""
+    detail: Answer | None = None
+    """For a quote or a calculation: the span or the formula behind the text (for highlighting and the eval)."""
     _on_finish: list[Callable[[Reply], None]] = field(default_factory=list)
 
     def stream(self) -> Iterator[str]:
@@ -66,7 +75,7 @@ class Reply:
 
     @property
     def refused(self) -> bool:
-        return not self.sources or is_refusal(self.text)
+        return not self.sources or is_refusal(self.text) or bool(self.detail and self.detail.declined)
 
     @property
     def cited(self) -> list[tuple[int, ScoredChunk]]:
@@ -140,21 +149,72 @@ class Assistant:
         """The reply to `question` from chunks already retrieved (so a UI can show them before the model loads)."""
         if not retrieval.found:
             log.info("No chunk above min_score %.2f for %r", self.settings.min_score, question)
-            return Reply(question, retrieval, [])
+            return Reply(question, retrieval, [], mode="gate")
         model = self.chat_model
-        prompt = build_messages(
+        mode = {"auto": route(question), "quote": "quote", "free": "explain"}[self.settings.answer_mode]
+        if mode != "explain":
+            reply = self._moded(mode, question, retrieval, history, model)
+            if reply is not None:
+                return reply
+        prompt = self._prompt(model, question, retrieval, history)
+        tokens = model.stream(
+            prompt.messages, max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature
+        )
+        reply = Reply(question, retrieval, prompt.sources, tokens)
+        reply._on_finish.insert(0, lambda r: _check_citations(r, prompt.texts))
+        return reply
+
+    def _prompt(
+        self, model: ChatModel, question: str, retrieval: Retrieval, history: list[Message] | None, mode: str = ""
+    ) -> Prompt:
+        """The prompt for `mode`: a quote or a calculation reads the hits themselves (short, so prompt evaluation
+        stays quick); free text reads each hit grown to its page around it (section-level context)."""
+        system, instruction = {
+            "quote": (QUOTE_PROMPT, QUOTE_INSTRUCTION),
+            "compute": (COMPUTE_PROMPT, COMPUTE_INSTRUCTION),
+        }.get(mode, (SYSTEM_PROMPT, "Answer from the sources above and cite them like [1]."))
+        return build_messages(
             question,
             retrieval.hits,
             count_tokens=model.count_tokens,
             context_size=model.context_size,
             max_answer_tokens=self.settings.max_answer_tokens,
-            history=history,
-            pages=retrieval.pages,
+            history=history if not mode else None,
+            pages=retrieval.pages if not mode else None,
+            system=system,
+            instruction=instruction,
         )
-        tokens = model.stream(
-            prompt.messages, max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature
-        )
-        return Reply(question, retrieval, prompt.sources, tokens)
+
+    def _moded(
+        self, mode: str, question: str, retrieval: Retrieval, history: list[Message] | None, model: ChatModel
+    ) -> Reply | None:
+        """A reply whose answer is a quote or a calculation, worked out when it is streamed. A calculation that
+        does not check out gives way to a quote; a model that cannot quote (a remote server), to free text."""
+        if mode == "quote" and not model.can_quote:
+            return None
+        prompt = self._prompt(model, question, retrieval, history, mode)
+        reply = Reply(question, retrieval, prompt.sources, mode=mode)
+
+        def work() -> Iterator[str]:
+            answer = None
+            if mode == "compute":
+                answer = computed(model, prompt, question)
+                if not answer.text:
+                    answer = None
+            if answer is None and model.can_quote:
+                quote_prompt = prompt if mode == "quote" else self._prompt(model, question, retrieval, history, "quote")
+                answer = quoted(model, quote_prompt, self.settings)
+            if answer is None:  # a remote model's calculation failed: free text after all
+                free = self._prompt(model, question, retrieval, history)
+                yield from model.stream(
+                    free.messages, max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature
+                )
+                return
+            reply.mode, reply.detail = answer.mode, answer
+            yield answer.text
+
+        reply._tokens = work()
+        return reply
 
 
 class ChatSession:
@@ -189,3 +249,9 @@ class ChatSession:
             {"role": "user", "content": reply.question},
             {"role": "assistant", "content": reply.text},
         ]
+
+
+def _check_citations(reply: Reply, texts: list[str]) -> None:
+    """A free-text answer keeps only the citations whose source states what the sentence says."""
+    if reply.text and not reply.stopped:
+        reply.text = check_citations(reply.text, texts)

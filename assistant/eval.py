@@ -7,6 +7,10 @@ and runs the LangChain tutorial pipeline on the same data in the same run, side 
 
 Writes `data/eval/<dataset>.json` (every question's result) and `.md` (the table), and with `--update-readme`
 regenerates the results table in README.md from every `data/eval/*.json`.
+
+The tutorial baseline is built and measured again in every run, so both columns always come from the same run.
+`--baseline-cache` (off by default) keeps its ranks in `data/eval/baseline-cache` (under `--out`) and reuses them
+while the files, questions and embedder are the same.
 """
 
 from __future__ import annotations
@@ -35,16 +39,11 @@ from ingest.files import sha256_bytes, sha256_file
 from ingest.quiet import quiet_third_party_output
 
 from .chat import Assistant
-from .scoring import (
-    Question,
-    clean_answer,
-    containment,
-    exact_match,
-    load_passages,
-    load_questions,
-    rank_of_first_hit,
-    token_f1,
-)
+from .eval_answers import AnswerOutcome
+from .eval_answers import answer as answer_question
+from .eval_answers import summarize as summarize_answers
+from .eval_answers import table as answer_table
+from .scoring import Question, load_passages, load_questions, rank_of_first_hit
 
 log = logging.getLogger(__name__)
 RESULTS_DIR = DATA_DIR / "eval"
@@ -73,6 +72,8 @@ class Outcome:
     containment: float | None = None
     seconds_retrieve: float = 0.0
     seconds_generate: float = 0.0
+    answers: AnswerOutcome | None = None
+    """The routed answer and (with --plain) the plain prompt's, scored (`eval_answers`)."""
 
 
 @dataclass
@@ -96,6 +97,8 @@ def evaluate(
     baseline: bool = True,
     seed: int = 0,
     cache_dir: Path | None = None,
+    plain: int = 0,
+    within_doc: bool = False,
 ) -> Run:
     passages = load_passages(dataset / "passages.jsonl")
     questions: list[Question] = []
@@ -117,8 +120,15 @@ def evaluate(
     run.notes.append(f"ours: {indexed} of {len(sources)} files in the index")
 
     assistant = Assistant.from_settings(settings)
+    today = None
+    if plain:  # today's behaviour, the plain prompt, on the same retrieval and the same loaded model
+        free = settings.model_copy(update={"answer_mode": "free"})
+        today = Assistant(free, assistant.embedder, assistant.store, lambda: assistant.chat_model, assistant.reranker)
+    count = min(max(plain, 0), len(questions))
+    compare = set(random.Random(seed).sample(range(len(questions)), count))
     for number, question in enumerate(questions, start=1):
-        run.outcomes.append(_answer(assistant, question, generate))
+        with_plain = today if number - 1 in compare else None
+        run.outcomes.append(_answer(assistant, question, generate, with_plain, within_doc))
         if number % 25 == 0 or number == len(questions):
             print(f"  {number}/{len(questions)} questions", file=sys.stderr, flush=True)
     run.stages["retrieve_s"] = sum(o.seconds_retrieve for o in run.outcomes)
@@ -132,8 +142,9 @@ def evaluate(
 def _run_baseline(
     run: Run, questions: list[Question], sources: list[SourceFile], settings: Settings, cache_dir: Path | None
 ) -> None:
-    """The tutorial's ranks for each question. The tutorial never changes, so its ranks are kept in `cache_dir`
-    under a fingerprint of the files (by content), the embedder and the questions, and reused while it holds."""
+    """The tutorial's ranks for each question, measured in this run. With `cache_dir` (`--baseline-cache`), they
+    are kept there under a fingerprint of the files (by content), the embedder and the questions, and reused while
+    it holds."""
     fingerprint = _fingerprint(questions, sources, settings)
     cache = cache_dir / f"{run.dataset}.json" if cache_dir else None
     if cache is not None and cache.exists():
@@ -169,10 +180,12 @@ def _fingerprint(questions: list[Question], sources: list[SourceFile], settings:
     return sha256_bytes(json.dumps([files, asked, settings.embedding_model]).encode())
 
 
-def _answer(assistant: Assistant, question: Question, generate: bool) -> Outcome:
+def _answer(
+    assistant: Assistant, question: Question, generate: bool, plain: Assistant | None = None, within_doc: bool = False
+) -> Outcome:
     outcome = Outcome(question.id, question.question, question.answerable, question.level, question.has_gold)
     started = time.perf_counter()
-    retrieval = assistant.search(question.question)
+    retrieval = assistant.search(question.question, sources=question.docs if within_doc else None)
     outcome.seconds_retrieve = time.perf_counter() - started
     outcome.best_score = retrieval.best_score
     outcome.gated = not retrieval.found
@@ -181,17 +194,14 @@ def _answer(assistant: Assistant, question: Question, generate: bool) -> Outcome
         outcome.rank = rank_of_first_hit(question, retrieved)
     if not generate:
         return outcome
-    started = time.perf_counter()
-    reply = assistant.answer(question.question, retrieval)
-    outcome.answer = reply.consume()
-    outcome.seconds_generate = time.perf_counter() - started
-    outcome.declined = reply.refused
+    outcome.answers = answer_question(assistant, question, retrieval, plain)
+    ours = outcome.answers.ours
+    outcome.answer, outcome.declined, outcome.seconds_generate = ours.answer, ours.declined, ours.seconds
     if question.answerable:
-        text = "" if outcome.declined else clean_answer(outcome.answer)
         if question.level == "passage":
-            outcome.em, outcome.f1 = exact_match(text, question.answers), token_f1(text, question.answers)
+            outcome.em, outcome.f1 = ours.em, ours.f1
         else:
-            outcome.containment = containment(text, question.answers)
+            outcome.containment = ours.containment
     return outcome
 
 
@@ -236,6 +246,7 @@ def summarize(run: Run) -> dict[str, Any]:
     summary["retrieve_ms_per_question"] = round(1000 * run.stages.get("retrieve_s", 0) / max(1, len(run.outcomes)), 1)
     if run.generated:
         summary["generate_s_per_question"] = round(run.stages.get("generate_s", 0) / max(1, len(run.outcomes)), 2)
+        summary["answers"] = summarize_answers(run.outcomes)
     summary["notes"] = run.notes
     return summary
 
@@ -280,6 +291,7 @@ def markdown(summary: dict[str, Any]) -> str:
     row("time: retrieval per question (ms)", summary["retrieve_ms_per_question"])
     if "generate_s_per_question" in summary:
         row("time: generation per question (s)", summary["generate_s_per_question"])
+    lines += answer_table(summary.get("answers", {}))
     if summary["notes"]:
         lines += ["", "Notes: " + "; ".join(summary["notes"])]
     return "\n".join(lines) + "\n"
@@ -375,12 +387,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="sample N questions from each file (seeded)")
     parser.add_argument("--no-generate", action="store_true", help="measure retrieval only")
     parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain tutorial pipeline")
+    parser.add_argument(
+        "--plain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also answer N of the questions (seeded sample) with the plain prompt: free text, today's behaviour",
+    )
+    parser.add_argument(
+        "--within-doc", action="store_true", help="search each question's own document only (TAT-QA's contexts)"
+    )
+    parser.add_argument("--answer-mode", choices=("auto", "quote", "free"), help="override DOCQA_ANSWER_MODE")
+    parser.add_argument(
+        "--chat-model", metavar="SPEC", help="override DOCQA_CHAT_MODEL: a .gguf path, packaged:NAME or hf:REPO/FILE"
+    )
     parser.add_argument("--index-dir", type=Path, default=DATA_DIR / "eval-index", help="where eval collections live")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where the JSON and Markdown go")
     parser.add_argument("--update-readme", action="store_true", help="regenerate the README's results table")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--fresh-baseline", action="store_true", help="rebuild the tutorial pipeline even when its ranks are cached"
+        "--baseline-cache",
+        action="store_true",
+        help="reuse the tutorial pipeline's ranks from OUT/baseline-cache when the files, questions and embedder "
+        "are unchanged (default: the baseline is built and measured again in this run)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -390,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit is not None:
             specs = [(path, min(n, args.limit) if n else args.limit) for path, n in specs]
         settings = Settings(index_dir=args.index_dir, collection=args.dataset.name)
+        if args.answer_mode:
+            settings = settings.model_copy(update={"answer_mode": args.answer_mode})
+        if args.chat_model:
+            settings = settings.model_copy(update={"chat_model": args.chat_model})
         run = evaluate(
             args.dataset,
             specs,
@@ -398,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
             generate=not args.no_generate,
             baseline=not args.no_baseline,
             seed=args.seed,
-            cache_dir=None if args.fresh_baseline else args.out / "baseline-cache",
+            cache_dir=args.out / "baseline-cache" if args.baseline_cache else None,
+            plain=args.plain,
+            within_doc=args.within_doc,
         )
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,9 +7,13 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
+
+import numpy as np
 
 from ingest import ModelError, Settings
+
+from .quote import Quote, SpanConstraint, Vocabulary, decode
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,14 @@ class ChatModel(ABC):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes in this model's vocabulary."""
+
+    can_quote: bool = False
+    """Whether `quote` can constrain this model's tokens (llama.cpp in process can; a remote server cannot)."""
+
+    def quote(self, messages: list[Message], texts: list[str], *, max_tokens: int) -> Quote | None:
+        """The answer as a verbatim span of one of `texts` (or the refusal), the model choosing only where it
+        starts and stops (`quote.decode`). None when this model's tokens cannot be constrained (a remote server)."""
+        return None
 
 
 class LlamaChatModel(ChatModel):
@@ -58,6 +70,9 @@ class LlamaChatModel(ChatModel):
         self.context_size = settings.context_size
         self._seed = settings.seed
         self._lock = threading.Lock()
+        self.can_quote = True
+        self._vocab: Vocabulary | None = None
+        self._formatter: Any = None
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
         with self._lock:
@@ -77,6 +92,58 @@ class LlamaChatModel(ChatModel):
                 close = getattr(completion, "close", None)
                 if close is not None:
                     close()
+
+    def quote(self, messages: list[Message], texts: list[str], *, max_tokens: int) -> Quote | None:
+        with self._lock:
+            constraint = SpanConstraint(texts, self._vocabulary(), max_tokens=max_tokens)
+            prompt = self._chat_tokens(messages)
+            return decode(constraint, lambda tokens: self._feed(tokens or prompt, first=not tokens))
+
+    def _feed(self, tokens: list[int], *, first: bool) -> np.ndarray:
+        """Evaluate `tokens` (the prompt, reusing the cached prefix it shares with the last one) and return the
+        next token's logits."""
+        llm = self._llm
+        if first:
+            cached = llm.input_ids[: llm.n_tokens]
+            same = 0
+            for old, new in zip(cached, tokens, strict=False):
+                if old != new:
+                    break
+                same += 1
+            llm.n_tokens = min(same, len(tokens) - 1)
+            tokens = tokens[llm.n_tokens :]
+        llm.eval(tokens)
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+
+    def _chat_tokens(self, messages: list[Message]) -> list[int]:
+        """The prompt as the model's chat template lays it out, ready for the assistant's reply, as tokens."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llm = self._llm
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError(f"{self.name} has no chat template; quote mode needs one.")
+            eos, bos = llm.token_eos(), llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+            )
+        text = self._formatter(messages=list(messages)).prompt
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def _vocabulary(self) -> Vocabulary:
+        if self._vocab is None:
+            llm = self._llm
+            pieces = [llm.detokenize([token], special=False) for token in range(llm.n_vocab())]
+            stops = {llm.token_eos()}
+            for marker in ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>"):
+                found = llm.tokenize(marker.encode(), add_bos=False, special=True)
+                if len(found) == 1:
+                    stops.add(found[0])
+            self._vocab = Vocabulary(pieces, stops)
+        return self._vocab
 
     @property
     def busy(self) -> bool:

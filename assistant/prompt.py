@@ -45,6 +45,8 @@ class Prompt:
     messages: list[Message]
     sources: list[ScoredChunk]
     dropped: int
+    texts: list[str]
+    """Each source's text as the model reads it (a hit grown to its page window is longer than the chunk)."""
 
 
 def format_source(number: int, hit: ScoredChunk, text: str | None = None) -> str:
@@ -100,6 +102,8 @@ def build_messages(
     max_answer_tokens: int,
     history: list[Message] | None = None,
     pages: dict[str, list[Chunk]] | None = None,
+    system: str = SYSTEM_PROMPT,
+    instruction: str = "Answer from the sources above and cite them like [1].",
 ) -> Prompt:
     """System rules, earlier turns, then the sources and the question, fitted to the context window.
 
@@ -109,8 +113,8 @@ def build_messages(
     turns taking an equal share of the room left.
     """
     margin = 64  # chat-template tokens around each message
-    budget = context_size - max_answer_tokens - margin - count_tokens(SYSTEM_PROMPT)
-    question_block = f"Question: {question.strip()}\n\nAnswer from the sources above and cite them like [1]."
+    budget = context_size - max_answer_tokens - margin - count_tokens(system)
+    question_block = f"Question: {question.strip()}\n\n{instruction}"
     budget -= count_tokens(question_block) + 16
     turns = list(history or [])
     while turns and sum(count_tokens(t["content"]) + 8 for t in turns) > budget // 3:
@@ -118,6 +122,7 @@ def build_messages(
     budget -= sum(count_tokens(t["content"]) + 8 for t in turns)
     sources: list[ScoredChunk] = []
     blocks: list[str] = []
+    texts: list[str] = []
     for hit in hits:
         block = format_source(len(sources) + 1, hit)
         cost = count_tokens(block) + 2
@@ -126,25 +131,27 @@ def build_messages(
         budget -= cost
         sources.append(hit)
         blocks.append(block)
+        texts.append(strip_tags(hit.chunk.text))
     if pages:
-        blocks, budget = _grow(sources, blocks, pages, count_tokens, budget)
+        blocks, texts, budget = _grow(sources, blocks, texts, pages, count_tokens, budget)
     dropped = len(hits) - len(sources)
     if dropped:
         log.info("Dropped %d of %d sources to fit the %d-token context window.", dropped, len(hits), context_size)
     user = "Sources:\n\n" + "\n\n".join(blocks) + "\n\n" + question_block
-    messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}, *turns, {"role": "user", "content": user}]
-    return Prompt(messages, sources, dropped)
+    messages: list[Message] = [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
+    return Prompt(messages, sources, dropped, texts)
 
 
 def _grow(
     sources: list[ScoredChunk],
     blocks: list[str],
+    texts: list[str],
     pages: dict[str, list[Chunk]],
     count_tokens: Callable[[str], int],
     budget: int,
-) -> tuple[list[str], int]:
+) -> tuple[list[str], list[str], int]:
     """Each source widened to the text of its page around it, within an equal share of the budget left."""
-    grown = list(blocks)
+    grown, texts = list(blocks), list(texts)
     for number, hit in enumerate(sources, start=1):
         page = pages.get(hit.chunk.id)
         if not page or len(page) < 2:
@@ -155,10 +162,12 @@ def _grow(
         def fits(text: str, number: int = number, hit: ScoredChunk = hit, limit: int = limit) -> bool:
             return count_tokens(format_source(number, hit, text)) <= limit
 
-        block = format_source(number, hit, page_window(hit.chunk, page, fits))
+        window = page_window(hit.chunk, page, fits)
+        block = format_source(number, hit, window)
         budget -= count_tokens(block) - count_tokens(grown[number - 1])
         grown[number - 1] = block
-    return grown, budget
+        texts[number - 1] = strip_tags(window)
+    return grown, texts, budget
 
 
 REWRITE_PROMPT = """You rewrite the user's last question so it can be understood without the conversation.

@@ -6,7 +6,7 @@ import json
 import re
 import string
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ class Question:
     pages: list[int] | None
     passage: str | None
     """The gold paragraph's text (SQuAD), when the gold label is a passage."""
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The dataset's own labels, e.g. TAT-QA's `answer_type` and `scale`."""
 
     @property
     def answerable(self) -> bool:
@@ -62,6 +64,7 @@ def load_questions(path: Path, passages: dict[str, str] | None = None) -> list[Q
                 docs=docs,
                 pages=row.get("pages") or None,
                 passage=(passages or {}).get(passage_id) if passage_id else None,
+                meta=row.get("meta") or {},
             )
         )
     return questions

@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest import Embedder, ScoredChunk, SentenceTransformerEmbedder, Settings, quiet_third_party_output
+from ingest import Embedder, ScoredChunk, Settings, embedder_for, quiet_third_party_output
 
 from .generate import ChatModel, load_chat_model
+from .model_catalog import RECOMMENDED_MODELS
+from .model_download import download_state
 from .model_files import PACKAGED_MODELS
 from .titles import cite
 
 
 @dataclass
 class Services:
-    """What the app needs, built once per process: the embedder and a way to get the chat model."""
+    """What the app needs, built once per process: the configured embedder (a collection built with another is
+    searched with its own, `assistant.app.services.embedder`) and a way to get the chat model."""
 
     settings: Settings
     embedder: Embedder
@@ -28,7 +31,7 @@ class Services:
 
 def real_services(settings: Settings) -> Services:
     quiet_third_party_output()
-    return Services(settings, SentenceTransformerEmbedder(settings), real_chat_model)
+    return Services(settings, embedder_for(settings), real_chat_model)
 
 
 def real_chat_model(settings: Settings) -> ChatModel:
@@ -138,6 +141,41 @@ def gguf_problem(spec: str) -> str | None:
     return None if magic == b"GGUF" else f"{path.name} is not a GGUF model file."
 
 
+def recommended_rows(model_dir: Path) -> list[dict[str, Any]]:
+    """The recommended chat models as the picker lists them: name, size, license, short SHA-256 and what of each is
+    on disk; `can_download` while it is not whole there, `needs_hash` when no published hash is known."""
+    on_disk = {
+        "verified": "downloaded and verified",
+        "unverified": "downloaded, not verified: no published SHA-256",
+        "absent": "not downloaded",
+    }
+    rows = []
+    for model in RECOMMENDED_MODELS.values():
+        state = download_state(model, model_dir)
+        size = f"{model.size / 1e9:.1f} GB" if model.size else f"about {model.about_gb:.1f} GB"
+        sha256 = f"{model.sha256[:8]}…{model.sha256[-4:]}" if model.sha256 else "not published"
+        share = f"{state.bytes_on_disk / model.size:.0%}" if model.size else f"{state.bytes_on_disk / 1e9:.1f} GB"
+        rows.append(
+            {
+                "name": model.name,
+                "spec": model.spec,
+                "title": model.display_name,
+                "details": f"{size} · {model.license} · SHA-256 {sha256}",
+                "state": on_disk.get(state.kind, f"{share} downloaded; Download continues it"),
+                "can_download": state.kind in ("absent", "partial"),
+                "needs_hash": model.sha256 is None,
+            }
+        )
+    return rows
+
+
+def download_progress(done: int, total: int) -> tuple[float, str]:
+    """A download's progress bar: the fraction done (0 while the size is unknown) and its caption."""
+    if total <= 0:
+        return 0.0, f"{done / 1e9:.2f} GB downloaded"
+    return min(done / total, 1.0), f"{done / 1e9:.2f} of {total / 1e9:.2f} GB"
+
+
 def _is_path(spec: str) -> bool:
     return not spec.startswith(("packaged:", "hf:"))
 
@@ -217,3 +255,18 @@ def quiz_csv(items: list[dict[str, Any]]) -> str:
 def _cell(text: str) -> str:
     text = " ".join(str(text).split())
     return " " + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def mark_quote(reply: Any, records: list[dict[str, Any]]) -> None:
+    """Record which characters of its source a quoted answer copied (`record["quote"]`), for the source card to
+    highlight exactly those."""
+    detail = getattr(reply, "detail", None)
+    quote = getattr(detail, "quote", None)
+    if quote is None or quote.refused or detail.declined or not quote.source or quote.source > len(records):
+        return
+    record = records[quote.source - 1]
+    text = str(record["text"])
+    if text[quote.start : quote.end] == quote.text:
+        record["quote"] = [quote.start, quote.end]
+    elif (at := text.find(quote.text)) >= 0:
+        record["quote"] = [at, at + len(quote.text)]

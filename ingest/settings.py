@@ -146,6 +146,21 @@ class Settings(BaseSettings):
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature; low keeps answers grounded.")
     threads: int | None = Field(None, ge=1, le=256, description="CPU threads for llama.cpp; default: all cores.")
     seed: int = Field(0, description="Sampling seed, so the same question gives the same answer.")
+    answer_mode: Literal["auto", "quote", "free"] = Field(
+        "auto",
+        description="How answers are written. `auto` routes each question (assistant/route.py): a fact is a verbatim "
+        "quote of one source chosen by constrained decoding, arithmetic is a checked calculation over quoted figures, "
+        "why/how/summaries are free text from page-level context. `quote` quotes every question; `free` writes "
+        "every answer as free text (the behaviour before answer modes).",
+    )
+    quote_decline_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.01,
+        description="Quote mode declines when the model's probability of refusing, at its first token against "
+        "every span it could quote, reaches this. Calibrated on SQuAD 2.0's unanswerable questions (README).",
+    )
+    max_quote_tokens: int = Field(40, ge=4, le=512, description="Longest quote, in model tokens.")
     chat_backend: Literal["llama", "openai"] = Field(
         "llama",
         description="What runs the chat model: `llama` (llama.cpp in this process, chat_model) or `openai` (any "

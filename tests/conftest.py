@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from assistant import ChatModel, Message
+from assistant.quote import SpanConstraint, Vocabulary, decode
 from ingest import Embedder, Settings, Store
 from ingest.stores import FaissStore, close_stores
 
@@ -93,6 +94,46 @@ class ScriptedChatModel(ChatModel):
 
     def count_tokens(self, text: str) -> int:
         return len(_WORD.findall(text))
+
+
+class QuotingChatModel(ScriptedChatModel):
+    """A chat model that can be constrained, as llama.cpp can: its vocabulary is every single byte plus a few
+    words, and its logits push towards the next scripted quote (or `NOT FOUND`), so the real `quote.decode`
+    decides what comes out. Free-text and calculation replies come from the script as in `ScriptedChatModel`."""
+
+    WORDS = (b" the", b" days", b"NOT", b" FOUND", b"Paris")
+
+    def __init__(self, quotes: list[str] | None = None, replies: list[str] | None = None) -> None:
+        super().__init__(replies)
+        self.can_quote = True
+        self.quotes = list(quotes or [])
+        self.quoted: list[list[str]] = []
+        pieces = [bytes([b]) for b in range(256)] + list(self.WORDS) + [b""]
+        self.vocabulary = Vocabulary(pieces, [len(pieces) - 1])
+
+    def quote(self, messages, texts, *, max_tokens):  # type: ignore[no-untyped-def]
+        self.prompts.append(list(messages))
+        self.quoted.append(list(texts))
+        target = (self.quotes.pop(0) if self.quotes else "NOT FOUND").encode()
+        said = bytearray()
+        stop = len(self.vocabulary.pieces) - 1
+
+        def feed(tokens: list[int]) -> np.ndarray:
+            for token in tokens:
+                said.extend(self.vocabulary.pieces[token])
+            logits = np.zeros(self.vocabulary.size, dtype=np.float32)
+            rest = target[len(said) :] if target.startswith(bytes(said)) else b""
+            for token in self.vocabulary.by_bytes.get(rest[:1], []) if rest else []:
+                logits[token] = 5.0
+            for word in self.WORDS:
+                if rest.startswith(word):
+                    logits[self.vocabulary.by_bytes[word][0]] = 6.0
+            if not rest:
+                logits[stop] = 9.0
+            return logits
+
+        constraint = SpanConstraint(texts, self.vocabulary, max_tokens=max_tokens)
+        return decode(constraint, feed)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from assistant.eval import main
 from assistant.scoring import Question, containment, exact_match, is_hit, numbers, rank_of_first_hit, token_f1
+from ingest import AssistantError, Settings, collect_sources
 from tests.conftest import SAMPLE_DOCS
 from tests.test_end_to_end import KNOWN_ANSWERS
 
@@ -93,3 +94,90 @@ def test_readme_table_is_regenerated_from_the_results(tmp_path: Path) -> None:
         "| demo | 10 | page | 0.900 | 0.700 | 0.800 | 0.600 | 4 + 4 unanswerable (sample) | 0.700 | 0.750 | 0.000 |"
         in text
     )
+
+
+def test_the_baseline_is_measured_in_every_run_unless_its_cache_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    from assistant import baseline
+    from assistant import eval as evaluation
+
+    builds: list[int] = []
+
+    class Tutorial:
+        seconds, failed, chunks = 0.1, {}, 1
+
+        def search(self, question: str, k: int) -> list[tuple[str, int | None, str]]:
+            return [("b.pdf", None, ""), ("a.pdf", None, "")]
+
+    monkeypatch.setattr(baseline, "build_baseline", lambda sources, settings: builds.append(1) or Tutorial())
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("alpha")
+    sources, asked = collect_sources([docs]), [question()]
+
+    def measure(cache_dir: Path | None) -> evaluation.Run:
+        run = evaluation.Run("demo", {}, outcomes=[evaluation.Outcome("q", "?", True, "document", True)])
+        evaluation._run_baseline(run, asked, sources, settings, cache_dir)
+        return run
+
+    assert [measure(None).outcomes[0].baseline_rank for _ in range(2)] == [2, 2] and len(builds) == 2
+    assert not list(tmp_path.rglob("*.json"))  # nothing kept by default
+    cache = tmp_path / "baseline-cache"
+    assert measure(cache).outcomes[0].baseline_rank == 2 and len(builds) == 3
+    again = measure(cache)
+    assert again.outcomes[0].baseline_rank == 2 and len(builds) == 3 and "reused" in again.notes[-1]
+
+    chosen: list[Path | None] = []
+
+    def record(*args: object, cache_dir: Path | None = None, **kwargs: object) -> evaluation.Run:
+        chosen.append(cache_dir)
+        raise AssistantError("stop here")
+
+    monkeypatch.setattr(evaluation, "evaluate", record)
+    (tmp_path / "questions.jsonl").write_text("")
+    out = tmp_path / "out"
+    assert main([str(tmp_path), "--out", str(out)]) == 1
+    assert main([str(tmp_path), "--out", str(out), "--baseline-cache"]) == 1
+    assert chosen == [None, out / "baseline-cache"]
+
+
+def test_answers_are_scored_per_mode_against_the_plain_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    from assistant import chat
+    from assistant import eval as evaluation
+    from tests.conftest import HANDBOOK, HashEmbedder, QuotingChatModel
+
+    dataset = tmp_path / "handbook"
+    (dataset / "docs").mkdir(parents=True)
+    (dataset / "docs" / HANDBOOK.name).write_bytes(HANDBOOK.read_bytes())
+    rows = [
+        {"id": "fact", "question": "How many vacation days per calendar year do employees get?",
+         "answers": ["27 vacation days"], "docs": [HANDBOOK.name]},
+        {"id": "sum", "question": "What is the difference between the hotel limits in capital cities and elsewhere?",
+         "answers": ["40"], "docs": [HANDBOOK.name], "meta": {"answer_type": "arithmetic", "scale": ""}},
+        {"id": "none", "question": "What is the vacation policy for contractors on Mars?", "answers": [], "docs": []},
+    ]  # fmt: skip
+    (dataset / "questions.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    model = QuotingChatModel(
+        ["27 vacation days", "NOT FOUND"],
+        replies=["Employees get 27 vacation days [1].", "180 - 140", "The difference is 40 euros [1].", "No idea."],
+    )
+    monkeypatch.setattr(chat, "load_chat_model", lambda settings: model)
+    embedder = HashEmbedder()
+    monkeypatch.setattr(chat, "embedder_for", lambda settings: embedder)
+    monkeypatch.setattr(evaluation, "embedder_for", lambda settings: embedder)
+    run = evaluation.evaluate(
+        dataset, [(dataset / "questions.jsonl", None)], settings, baseline=False, plain=3, within_doc=True
+    )
+    summary = evaluation.summarize(run)["answers"]
+    modes = summary["modes"]
+    assert modes["compute"] == 1 and modes["quote"] + modes.get("gate", 0) == 2
+    ours, plain = summary["ours"], summary["plain"]
+    assert ours["f1"] == 1.0 and ours["unanswerable_declined"] == 1.0 and ours["answerable_declined"] == 0.0
+    assert summary["ours_by_type"]["arithmetic"]["numeric_accuracy"] == 1.0
+    assert plain["questions"] == 3 and plain["f1"] is not None
+    assert summary["decline_curve"]["1.01"]["answerable_declined"] == 0.0
+    table = evaluation.markdown(evaluation.summarize(run))
+    assert "| answers | ours (routed) | plain prompt |" in table and "Routed: compute 1" in table

@@ -13,7 +13,7 @@ import streamlit as st
 from assistant import study
 from assistant.chat import ChatSession
 from assistant.prompt import cited_numbers
-from assistant.ui import chat_markdown, safe_markdown, source_record
+from assistant.ui import chat_markdown, mark_quote, safe_markdown, source_record
 from ingest import (
     AssistantError,
     Collection,
@@ -134,7 +134,10 @@ def stream(reply: Any, record: dict[str, Any], slots: Slots, settings: Settings,
     finally:  # also when "Stop" (or anything else) interrupts the run: keep what was written, and save it
         pump.stop()
         LINE.leave(ticket)
+        if pump.finished and reply.finished and not reply.stopped:  # a whole reply's citations have been checked
+            text = reply.text
         text = text.strip()
+        mark_quote(reply, record["sources"])
         cited = set(cited_numbers(text, len(record["sources"])))
         for source in record["sources"]:
             source["cited"] = source["number"] in cited

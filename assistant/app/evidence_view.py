@@ -40,9 +40,12 @@ def titles_of(store: Collection) -> dict[str, str]:
     return titles
 
 
-def highlighted(text: str, question: str, limit: int | None = None) -> str:
+def highlighted(text: str, question: str, limit: int | None = None, span: list[int] | None = None) -> str:
     """The passage as safe Markdown, with the sentences that match the question highlighted. With `limit`,
-    only the matching sentences (or the opening, when none match), cut to about that many characters."""
+    only the matching sentences (or the opening, when none match), cut to about that many characters. With
+    `span` (the answer quoted these characters of the passage), exactly that span is highlighted instead."""
+    if span is not None and 0 <= span[0] < span[1] <= len(text):
+        return quoted_span(text, span[0], span[1], limit)
     sentences = [(" ".join(s.text.split()), s.matches) for s in highlight(text, question)]
     if limit is not None:
         sentences = [s for s in sentences if s[1]] or sentences[:1]
@@ -61,6 +64,17 @@ def highlighted(text: str, question: str, limit: int | None = None) -> str:
         body = safe_markdown(body)  # a PDF's line wraps are not line breaks
         parts.append(f":orange-background[{body}]" if matches and body else body)
     return " ".join(parts)
+
+
+def quoted_span(text: str, start: int, end: int, limit: int | None = None) -> str:
+    """The passage as safe Markdown with the quoted characters highlighted, cut around them with `limit`."""
+    before, quote, after = (" ".join(part.split()) for part in (text[:start], text[start:end], text[end:]))
+    if limit is not None:
+        room = max(0, limit - len(quote)) // 2
+        before = ("…" + before[-room:].lstrip()) if len(before) > room else before
+        after = (after[:room].rstrip() + "…") if len(after) > room else after
+    parts = [safe_markdown(before), f":orange-background[{safe_markdown(quote)}]", safe_markdown(after)]
+    return " ".join(p for p in parts if p)
 
 
 def citation_title(record: dict[str, Any]) -> str:
@@ -85,9 +99,8 @@ def show_evidence(records: list[dict[str, Any]], question: str, *, answered: boo
         box = st.container(height=EVIDENCE_HEIGHT_PX) if not answered and len(records) > 2 else st.container()
         for record in records:
             mark = "" if not answered or not cited or record["number"] in cited else " · not cited"
-            box.markdown(
-                f"{citation_title(record)}{mark}  \n{highlighted(str(record['text']), question, SNIPPET_CHARS)}"
-            )
+            snippet = highlighted(str(record["text"]), question, SNIPPET_CHARS, record.get("quote"))
+            box.markdown(f"{citation_title(record)}{mark}  \n{snippet}")
 
 
 def source_card(record: dict[str, Any], question: str, settings: Settings, store: Collection, key: str) -> None:
@@ -100,7 +113,7 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
         text, picture = st.columns([3, 2]) if with_page else (st.container(), None)
         text.markdown(f"{citation_title(record)} · similarity {record['score']:.2f}")
         text.caption(safe_markdown(f"File: {record['source']}"))
-        text.markdown(highlighted(str(record["text"]), question))
+        text.markdown(highlighted(str(record["text"]), question, span=record.get("quote")))
         if reasons := instruction_reasons(str(record["text"])):
             fate = (
                 "it was given to the model because include_instruction_passages is on"
