@@ -133,9 +133,7 @@ def calculate(reply: str, texts: list[str], question: str) -> Calculation:
 
 
 def _unit(question: str, formula: str, figures: list[Figure]) -> str:
-    if re.search(r"percent|%|growth rate|rate of (change|growth|increase|decrease)", question, re.I) and re.search(
-        r"\*\s*100\b", formula
-    ):
+    if re.search(r"\*\s*100\b|\b100\s*\*", formula):  # a share or a change, in percent
         return "%"
     if re.search(r"\b(ratio|proportion|times)\b", question, re.I):
         return ""

@@ -11,7 +11,16 @@ from ingest import Embedder, ScoredChunk, Settings, embedder_for, open_index
 
 from .citations import check_citations
 from .generate import ChatModel, Message, load_chat_model
-from .modes import COMPUTE_INSTRUCTION, COMPUTE_PROMPT, QUOTE_INSTRUCTION, QUOTE_PROMPT, Answer, computed, quoted
+from .modes import (
+    COMPUTE_INSTRUCTION,
+    COMPUTE_PROMPT,
+    EXPLAIN_PROMPT,
+    QUOTE_INSTRUCTION,
+    QUOTE_PROMPT,
+    Answer,
+    computed,
+    quoted,
+)
 from .prompt import (
     NOT_FOUND,
     SYSTEM_PROMPT,
@@ -151,12 +160,12 @@ class Assistant:
             log.info("No chunk above min_score %.2f for %r", self.settings.min_score, question)
             return Reply(question, retrieval, [], mode="gate")
         model = self.chat_model
-        mode = {"auto": route(question), "quote": "quote", "free": "explain"}[self.settings.answer_mode]
-        if mode != "explain":
+        mode = {"auto": route(question), "quote": "quote", "free": "free"}[self.settings.answer_mode]
+        if mode in ("quote", "compute"):
             reply = self._moded(mode, question, retrieval, history, model)
             if reply is not None:
                 return reply
-        prompt = self._prompt(model, question, retrieval, history)
+        prompt = self._prompt(model, question, retrieval, history, "explain" if mode == "explain" else "")
         tokens = model.stream(
             prompt.messages, max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature
         )
@@ -168,19 +177,22 @@ class Assistant:
         self, model: ChatModel, question: str, retrieval: Retrieval, history: list[Message] | None, mode: str = ""
     ) -> Prompt:
         """The prompt for `mode`: a quote or a calculation reads the hits themselves (short, so prompt evaluation
-        stays quick); free text reads each hit grown to its page around it (section-level context)."""
+        stays quick); free text ("" is the plain prompt, `explain` adds answering in the question's language)
+        reads each hit grown to its page around it (section-level context)."""
         system, instruction = {
             "quote": (QUOTE_PROMPT, QUOTE_INSTRUCTION),
             "compute": (COMPUTE_PROMPT, COMPUTE_INSTRUCTION),
+            "explain": (EXPLAIN_PROMPT, "Answer from the sources above and cite them like [1]."),
         }.get(mode, (SYSTEM_PROMPT, "Answer from the sources above and cite them like [1]."))
+        free = mode in ("", "explain")
         return build_messages(
             question,
             retrieval.hits,
             count_tokens=model.count_tokens,
             context_size=model.context_size,
             max_answer_tokens=self.settings.max_answer_tokens,
-            history=history if not mode else None,
-            pages=retrieval.pages if not mode else None,
+            history=history if free else None,
+            pages=retrieval.pages if free else None,
             system=system,
             instruction=instruction,
         )

@@ -10,13 +10,20 @@ import logging
 from dataclasses import dataclass
 
 from ingest import Settings
+from ingest.stores.keyword import tokens
 
 from .calculate import Calculation, CalculationError, calculate
 from .generate import ChatModel
-from .prompt import NOT_FOUND, Prompt
+from .prompt import NOT_FOUND, SYSTEM_PROMPT, Prompt
 from .quote import REFUSAL_MARK, Quote
 
 log = logging.getLogger(__name__)
+
+EXPLAIN_PROMPT = (
+    SYSTEM_PROMPT
+    + """
+- Write the answer in the language of the question, even when the sources are in another language."""
+)
 
 QUOTE_PROMPT = f"""You answer a question by quoting the numbered sources provided by the user.
 Rules:
@@ -73,4 +80,31 @@ def computed(model: ChatModel, prompt: Prompt, question: str) -> Answer:
     except CalculationError as exc:
         log.info("Calculation for %r did not check out: %s (reply %r)", question, exc, reply)
         return Answer("compute", "", note=str(exc))
+    cited = [prompt.texts[f.source - 1] for f in calculation.figures if f.source is not None]
+    if not about_the_question(question, cited):
+        log.info("Calculation for %r used figures from sources about something else", question)
+        return Answer("compute", NOT_FOUND, declined=True, note="the figures are about something else")
     return Answer("compute", calculation.text(), calculation=calculation)
+
+
+#: Words of a question that say what to compute or ask, not what it is about.
+_HOW = frozenset(
+    tokens(
+        [
+            "what which who whom whose when where why how many much is are was were do does did have has had the "
+            "percentage percent change difference increase decrease growth ratio proportion average mean sum total "
+            "combined value amount number year years between from to in of and over than compared vs by rate "
+            "annual yearly quarter quarterly fiscal fy"
+        ]
+    )[0]
+)
+
+
+def about_the_question(question: str, texts: list[str]) -> bool:
+    """Whether the sources a calculation took its figures from mention at least half of what the question is
+    about (its words other than question and arithmetic words, stemmed); a question with no such words passes."""
+    subject = {w for w in tokens([question])[0] if w not in _HOW and not w.isdigit()}
+    if not subject or not texts:
+        return True
+    found = set(tokens([" ".join(texts)])[0])
+    return len(subject & found) >= len(subject) / 2

@@ -205,3 +205,22 @@ def test_the_source_card_highlights_exactly_the_quoted_span(settings, embedder) 
     assert record["text"][start:end] == "27 vacation days"
     shown = highlighted(record["text"], "How many vacation days", span=record["quote"])
     assert shown.count(":orange-background[") == 1 and ":orange-background[27 vacation days]" in shown
+
+
+def test_a_calculation_over_figures_about_something_else_is_declined() -> None:
+    from assistant import NOT_FOUND
+    from assistant.modes import about_the_question
+
+    assert not about_the_question("What is the percentage change in the population of Mars colonies?",
+                                  ["Revenue was 1,578,173 and 1,073,229 (in thousands)."])  # fmt: skip
+    assert about_the_question("What is the percentage change in Other from 2018?", ["| Other | 44.1 | 56.7 |"])
+    from assistant.modes import computed
+    from assistant.prompt import Prompt
+
+    texts = ["Hotel nights are reimbursed up to 180 euros per night in capital cities and 140 euros elsewhere."]
+    prompt = Prompt([{"role": "user", "content": "?"}], [], 0, texts)
+    model = QuotingChatModel(replies=["(180 - 140) / 140 * 100", "(180 - 140) / 140 * 100"])
+    off = computed(model, prompt, "What is the percentage change in the number of Martian colonists?")
+    assert off.declined and off.text == NOT_FOUND and "something else" in off.note
+    on = computed(model, prompt, "By what percentage do hotel night limits in capital cities exceed the others?")
+    assert not on.declined and on.text.startswith("28.57 % [1]")
