@@ -154,7 +154,7 @@ class Settings(BaseSettings):
         "every answer as free text (the behaviour before answer modes).",
     )
     quote_decline_threshold: float = Field(
-        0.5,
+        0.85,
         ge=0.0,
         le=1.01,
         description="Quote mode declines when the model's probability of refusing, at its first token against "

@@ -124,12 +124,12 @@ class QuotingChatModel(ScriptedChatModel):
             logits = np.zeros(self.vocabulary.size, dtype=np.float32)
             rest = target[len(said) :] if target.startswith(bytes(said)) else b""
             for token in self.vocabulary.by_bytes.get(rest[:1], []) if rest else []:
-                logits[token] = 5.0
+                logits[token] = 7.0
             for word in self.WORDS:
                 if rest.startswith(word):
-                    logits[self.vocabulary.by_bytes[word][0]] = 6.0
+                    logits[self.vocabulary.by_bytes[word][0]] = 8.0
             if not rest:
-                logits[stop] = 9.0
+                logits[stop] = 11.0
             return logits
 
         constraint = SpanConstraint(texts, self.vocabulary, max_tokens=max_tokens)
