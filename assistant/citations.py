@@ -131,14 +131,14 @@ def _check(sentence: str, stems: list[set[str]], figures: list[set[str]], count:
         return sentence
     plain = _CITATION.sub("", sentence)
     kept = [n for n in dict.fromkeys(cited) if _supported(plain, stems[n - 1], figures[n - 1])]
+    if kept == list(dict.fromkeys(cited)):
+        return sentence  # every citation holds: the sentence stays exactly as written
     if not kept:
         best = [n for n in range(1, count + 1) if _supported(plain, stems[n - 1], figures[n - 1])]
         kept = best[:1]
     marks = "".join(f"[{n}]" for n in kept)
     body = plain.rstrip()
-    trailing = plain[len(body) :]
-    if marks and body and body[-1] in ".!?":
-        return f"{body[:-1]} {marks}{body[-1]}{trailing}"
+    trailing = sentence[len(sentence.rstrip()) :]
     return f"{body} {marks}{trailing}" if marks else f"{body}{trailing}"
 
 

@@ -114,7 +114,8 @@ def test_formulas_are_found_in_what_the_model_wrote() -> None:
 
 def test_a_citation_stays_only_where_its_source_states_the_sentence() -> None:
     texts = ["Revenue grew 7% to $65 million in 2023.", "Employees get 27 vacation days per year."]
-    assert check_citations("Revenue grew 7% in 2023 [2].", texts) == "Revenue grew 7% in 2023 [1]."
+    assert check_citations("Revenue grew 7% in 2023 [2].", texts) == "Revenue grew 7% in 2023. [1]"
+    assert check_citations("Revenue grew 7% in 2023 [1].", texts) == "Revenue grew 7% in 2023 [1]."  # as written
     assert check_citations("Employees get 30 vacation days [2].", texts) == "Employees get 30 vacation days."
     kept = "Employees get 27 vacation days [2]. Revenue grew 7% [1]."
     assert check_citations(kept, texts) == kept

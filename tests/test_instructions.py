@@ -259,7 +259,7 @@ def test_the_evidence_leaves_them_out_and_a_source_card_says_what_they_are(
     assert sum("Kept out of the answer" in c.value for c in app.caption) >= 1
     # Included on request, a flagged passage is marked on its card.
     settings = settings.model_copy(update={"include_instruction_passages": True})
-    app = _app(monkeypatch, settings, ScriptedChatModel(["27 days [1][2][3][4][5]"]))
+    app = _app(monkeypatch, settings, ScriptedChatModel(["Employees get vacation days [1][2][3][4][5]"]))
     app.chat_input[0].set_value(question).run()
     cite = app.button_group(key="cite-1")
     attack = next(n for n, label in enumerate(cite.options, 1) if "Vacation FAQ" in label)  # the file's title

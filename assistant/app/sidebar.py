@@ -108,7 +108,7 @@ def _recommended_models(model_dir: Path) -> None:
     """Each recommended model with its size, license and hash, and a Download button for one not yet here."""
     st.caption("Stronger chat models for a computer with the memory for them, downloaded once from the hub.")
     for row in recommended_rows(model_dir):
-        st.caption(f"**{safe_markdown(row['title'])}**  \n" + safe_markdown(f"{row['details']}\n{row['state']}"))
+        st.caption(safe_markdown(row["title"]) + "  \n" + safe_markdown(f"{row['details']}\n{row['state']}"))
         if not row["can_download"]:
             continue
         expected = ""
