@@ -22,7 +22,7 @@ _COMPUTE = re.compile(
     r"|\b(change|difference|differ|increase|decrease|growth|decline|variance)\b.{0,80}\b(from|between|compared|"
     r"over|to|and|than|vs\.?)\b"
     r"|\bby how (much|many)\b|\bhow much (more|less|higher|lower|larger|smaller)\b"
-    r"|\b(average|mean|ratio|proportion|sum|total of|combined|in total|altogether)\b"
+    r"|\b(average|(the|a|arithmetic) mean|ratio|proportion|sum|total of|combined|in total|altogether)\b"
     r"|\bwhat (percentage|percent|fraction|share|portion)\b"
     r"|\bgrowth rate\b|\b(cagr|compound annual)\b"
     r"|\bpercentage\b.{0,80}\b(of|in|among|out of) (the )?total\b"
