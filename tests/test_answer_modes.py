@@ -77,6 +77,8 @@ def test_whatever_the_model_prefers_the_answer_is_a_verbatim_span(weights: list[
         ("How many vacation days do employees get?", "quote"),
         ("Who approves remote work?", "quote"),
         ("How does remote work get approved?", "explain"),
+        ('What does it mean when currencies are left to "float"?', "quote"),
+        ("What is the mean of the 2019 and 2018 values?", "compute"),
     ],
 )
 def test_routing(question: str, mode: str) -> None:
