@@ -305,7 +305,10 @@ def readme_table(results: Path = RESULTS_DIR) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for path in sorted(results.glob("*.json")):
-        s = json.loads(path.read_text(encoding="utf-8"))["summary"]
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(kept, dict) or "summary" not in kept:
+            continue  # another report kept beside the results (e.g. offtopic.json)
+        s = kept["summary"]
         answers = results / "answers" / path.name  # a generation run kept apart, e.g. on a sample
         answered_on = f"{s['questions']}" if "answer_f1" in s else "–"
         if "answer_f1" not in s and answers.exists():
