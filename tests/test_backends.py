@@ -181,3 +181,22 @@ def test_a_milvus_server_serves_several_processes(tmp_path: Path, settings: Sett
         close_stores()
         server.terminate()
         server.wait(30)
+
+
+def test_milvus_lite_rebuilds_a_scalar_index_a_kill_left_empty(
+    settings: Settings, embedder: HashEmbedder, tmp_path: Path
+) -> None:
+    """A Milvus Lite process killed mid-write can leave an INVERTED index file of zero bytes (found by the SIGKILL
+    test); the collection must still open, with every row, its index rebuilt from the rows."""
+    from tests.conftest import backend_overrides
+
+    milvus = settings.model_copy(update=backend_overrides("milvus", tmp_path))
+    ingest(collect_sources([HANDBOOK]), milvus, embedder)
+    before = len(open_index(milvus, embedder))
+    close_stores()
+    emptied = sorted(tmp_path.rglob("*.inverted.sidx"))[0]
+    emptied.write_bytes(b"")
+    store = open_index(milvus, embedder)
+    assert len(store) == before
+    assert store.keyword_search("vacation days per calendar year", 1)[0].chunk.page == 3
+    close_stores()

@@ -59,10 +59,41 @@ def is_local(uri: str) -> bool:
 
 
 def ensure_loaded(client: Any, name: str) -> None:
-    """Milvus searches only loaded collections; after a restart (or a killed process, on Lite) they are not."""
+    """Milvus searches only loaded collections; after a restart (or a killed process, on Lite) they are not.
+
+    Milvus Lite killed while it writes a scalar index can leave that index file empty and then refuses to load the
+    collection ("File is too small: 0"). A scalar index is derived from the rows, so it is dropped and built again
+    from them; the rows are untouched."""
+    from pymilvus.exceptions import MilvusException
+
     state = client.get_load_state(name).get("state")
-    if str(state).rsplit(".", 1)[-1] != "Loaded":
+    if str(state).rsplit(".", 1)[-1] == "Loaded":
+        return
+    try:
         client.load_collection(name)
+    except MilvusException as exc:
+        if "too small" not in str(exc.message):
+            raise
+        log.warning("Milvus could not load %s (%s); rebuilding its scalar indexes.", name, exc.message)
+        _rebuild_scalar_indexes(client, name)
+        client.load_collection(name)
+
+
+def _rebuild_scalar_indexes(client: Any, name: str) -> None:
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    fields = [i for i in client.list_indexes(name) if client.describe_index(name, i).get("index_type") == "INVERTED"]
+    client.release_collection(name)
+    for field in fields:
+        try:
+            client.drop_index(name, field)
+        except MilvusException as exc:  # Lite may already have dropped it with another one
+            log.info("Index %s of %s: %s", field, name, exc.message)
+    params = MilvusClient.prepare_index_params()
+    for field in fields:
+        params.add_index(field_name=field, index_type="INVERTED")
+    client.create_index(name, params)
 
 
 def ensure_heads(client: Any) -> None:
