@@ -85,7 +85,7 @@ def _score(scored: Scored, reply: Reply, question: Question) -> None:
     right = bool(said) and (scored.numeric if scored.numeric is not None else scored.f1 >= 0.5)
     cited = reply.cited
     if right and cited and reply.mode != "compute":  # a calculation cites its inputs; the result is stated nowhere
-        scored.cited_supports = all(_source_states(source.chunk.text, reply, n, golds) for n, source in cited)
+        scored.cited_supports = all(_source_states(source.chunk.text, golds) for _, source in cited)
 
 
 def _first_line(text: str, reply: Reply) -> str:
@@ -93,9 +93,8 @@ def _first_line(text: str, reply: Reply) -> str:
     return text.split("\n", 1)[0] if reply.mode == "compute" else text
 
 
-def _source_states(chunk_text: str, reply: Reply, number: int, golds: list[str]) -> bool:
-    """Whether source `number` (as the model read it) states a gold answer, by words or by figures."""
-    text = chunk_text
+def _source_states(text: str, golds: list[str]) -> bool:
+    """Whether a cited source's text states a gold answer, by words or by figures."""
     for gold in golds:
         if f" {normalize(gold)} " in f" {normalize(text)} " or (_is_figure(gold) and containment(text, [gold]) == 1):
             return True
