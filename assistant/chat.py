@@ -215,7 +215,7 @@ class Assistant:
                     answer = None
             if answer is None and model.can_quote:
                 quote_prompt = prompt if mode == "quote" else self._prompt(model, question, retrieval, history, "quote")
-                answer = quoted(model, quote_prompt, self.settings)
+                answer = quoted(model, quote_prompt, self.settings, question)
             if answer is None:  # a remote model's calculation failed: free text after all
                 free = self._prompt(model, question, retrieval, history)
                 yield from model.stream(

@@ -59,9 +59,9 @@ class Answer:
     """Why the mode gave way (a calculation that did not check out), for the log and the eval."""
 
 
-def quoted(model: ChatModel, prompt: Prompt, settings: Settings) -> Answer | None:
+def quoted(model: ChatModel, prompt: Prompt, settings: Settings, question: str = "") -> Answer | None:
     """The answer as a quote of one source, or the refusal; None when the model cannot constrain its tokens."""
-    found = model.quote(prompt.messages, prompt.texts, max_tokens=settings.max_quote_tokens)
+    found = model.quote(prompt.messages, prompt.texts, max_tokens=settings.max_quote_tokens, question=question)
     if found is None:
         return None
     if found.refused or found.refuse_probability >= settings.quote_decline_threshold:

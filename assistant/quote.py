@@ -5,6 +5,8 @@ The model does not write the answer; it only chooses where a quote starts and wh
 (matched byte by byte against the sources with their whitespace collapsed), plus, at the first step, the first
 token of the refusal mark, and, once the quote ends on a word boundary, the tokens that stop it. The model's
 probability of refusing at that first step, against every span it could start, is what `decline` calibrates.
+A quote made only of the question's own words ("What are clades?" -> "clades") answers nothing, so decoding
+starts again with that first token ruled out, up to `ECHO_RETRIES` times.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ingest.stores.keyword import tokens
+
 #: What the model writes, in quote mode, when no source states the answer.
 REFUSAL_MARK = "NOT FOUND"
 _SPACE = re.compile(r"\s+")
+#: How many times decoding starts again after a quote that only repeats the question's words.
+ECHO_RETRIES = 2
 _WORD_BYTE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") | frozenset(range(128, 256))
 
 
@@ -58,6 +64,8 @@ class SpanConstraint:
     vocabulary: Vocabulary
     max_tokens: int = 48
     refusal: str = REFUSAL_MARK
+    question: str = ""
+    """The question, so a quote of nothing but its words can be recognised (`echoes`)."""
     _data: list[bytes] = field(init=False)
     _maps: list[list[int]] = field(init=False)
     _active: list[State] = field(init=False)
@@ -69,8 +77,25 @@ class SpanConstraint:
             data, offsets = _collapse(text)
             self._data.append(data)
             self._maps.append(offsets)
+        self._asked = frozenset(tokens([self.question])[0]) if self.question.strip() else frozenset()
+        self.banned_first: set[int] = set()
+        self.restart()
+
+    def restart(self) -> None:
+        """Back to the first step (tokens in `banned_first` may not start the quote)."""
         self._active = [(i, p, p) for i in range(len(self.texts)) for p in _starts(self._data[i])]
         self._active.append((self.refusal_index, 0, 0))  # the refusal mark, matched from its start only
+        self._tokens = []
+        self.finished = self.finished_by_stop = False
+
+    def echoes(self, quote: Quote) -> bool:
+        """True when every word of `quote` is a word of the question (stemmed, stopwords aside)."""
+        words = set(tokens([quote.text])[0]) if not quote.refused and quote.text else set()
+        return bool(self._asked) and bool(words) and words <= self._asked
+
+    @property
+    def first_token(self) -> int | None:
+        return self._tokens[0] if self._tokens else None
 
     @property
     def refusal_index(self) -> int:
@@ -191,14 +216,30 @@ def _starts(data: bytes) -> list[int]:
 
 
 def decode(constraint: SpanConstraint, feed: Callable[[list[int]], np.ndarray]) -> Quote:
-    """Greedy decoding under `constraint`. `feed(tokens)` runs the model on `tokens` (none: the prompt just
-    evaluated) and returns the logits for the next token.
+    """Greedy decoding under `constraint`. `feed(tokens)` runs the model on `tokens` (none: the prompt, whose
+    evaluation is cached after the first time) and returns the logits for the next token.
 
     At the first step the refusal mark's tokens compete with every span start; their share of the probability
     (among the allowed tokens) is returned as `refuse_probability`, and the best span is decoded either way, so
     the caller decides with a calibrated threshold. `span_probability` is the geometric mean of the quote's
     tokens' probabilities under the unconstrained model: how natural the quote is to it.
     """
+    first_quote: Quote | None = None
+    steps, overhead = 0, 0.0
+    for _attempt in range(ECHO_RETRIES + 1):
+        quote = _decode_once(constraint, feed)
+        steps, overhead = steps + quote.steps, overhead + quote.constraint_seconds
+        first_quote = first_quote or quote
+        if not constraint.echoes(quote) or constraint.first_token is None:
+            break
+        constraint.banned_first.add(constraint.first_token)
+        constraint.restart()
+    else:
+        quote = first_quote  # every start tried only repeats the question: the model's first choice stands
+    return replace(quote, refuse_probability=first_quote.refuse_probability, steps=steps, constraint_seconds=overhead)
+
+
+def _decode_once(constraint: SpanConstraint, feed: Callable[[list[int]], np.ndarray]) -> Quote:
     logits = feed([])
     refuse_probability, log_probs, overhead, steps = 0.0, [], 0.0, 0
     while not constraint.finished:
@@ -210,6 +251,7 @@ def decode(constraint: SpanConstraint, feed: Callable[[list[int]], np.ndarray]) 
             probs = _softmax(logits[ids])
             refuse_probability = float(sum(p for t, p in zip(ids, probs, strict=True) if int(t) in refusing))
             options = {t: s for t, s in options.items() if t not in refusing} or options
+            options = {t: s for t, s in options.items() if t not in constraint.banned_first} or options
         if not options:
             break
         ids = np.fromiter(options, dtype=np.int64, count=len(options))

@@ -111,7 +111,7 @@ class QuotingChatModel(ScriptedChatModel):
         pieces = [bytes([b]) for b in range(256)] + list(self.WORDS) + [b""]
         self.vocabulary = Vocabulary(pieces, [len(pieces) - 1])
 
-    def quote(self, messages, texts, *, max_tokens):  # type: ignore[no-untyped-def]
+    def quote(self, messages, texts, *, max_tokens, question=""):  # type: ignore[no-untyped-def]
         self.prompts.append(list(messages))
         self.quoted.append(list(texts))
         target = (self.quotes.pop(0) if self.quotes else "NOT FOUND").encode()
@@ -119,6 +119,8 @@ class QuotingChatModel(ScriptedChatModel):
         stop = len(self.vocabulary.pieces) - 1
 
         def feed(tokens: list[int]) -> np.ndarray:
+            if not tokens:  # the prompt: decoding starts (again)
+                said.clear()
             for token in tokens:
                 said.extend(self.vocabulary.pieces[token])
             logits = np.zeros(self.vocabulary.size, dtype=np.float32)
@@ -132,7 +134,7 @@ class QuotingChatModel(ScriptedChatModel):
                 logits[stop] = 11.0
             return logits
 
-        constraint = SpanConstraint(texts, self.vocabulary, max_tokens=max_tokens)
+        constraint = SpanConstraint(texts, self.vocabulary, max_tokens=max_tokens, question=question)
         return decode(constraint, feed)
 
 

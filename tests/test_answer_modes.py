@@ -52,6 +52,32 @@ def test_a_quote_ends_on_a_word_boundary() -> None:
     assert found.refused or not found.text.endswith("vaca")
 
 
+def test_a_quote_that_only_repeats_the_question_gives_way_to_the_next_best_start() -> None:
+    pieces = [bytes([b]) for b in range(256)] + [b"Paris", b" 7", b""]
+    vocabulary = Vocabulary(pieces, [len(pieces) - 1])
+    paris, seven, stop = 256, 257, 258
+    said: list[int] = []
+
+    def feed(tokens: list[int]) -> np.ndarray:  # prefers "Paris", then "7", then stops after either
+        if not tokens:
+            said.clear()
+        said.extend(tokens)
+        logits = np.zeros(len(pieces), dtype=np.float32)
+        if said:
+            logits[stop] = 11.0
+        else:
+            logits[paris], logits[seven] = 9.0, 8.0
+        return logits
+
+    plain = decode(SpanConstraint(SOURCES, vocabulary, max_tokens=8), feed)
+    assert (plain.text, plain.source) == ("Paris", 2)
+    asked = decode(SpanConstraint(SOURCES, vocabulary, max_tokens=8, question="Which office is in Paris?"), feed)
+    assert (asked.text, asked.source) == ("7", 2)  # "Paris" answers nothing the question did not say
+    assert asked.refuse_probability == plain.refuse_probability  # the decline is decided on the first choice
+    found = QuotingChatModel(["Paris"]).quote([], SOURCES, max_tokens=40, question="Where is the office?")
+    assert found.text == "Paris"  # a quote with a word the question lacks stands
+
+
 @hsettings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-5, 5, allow_nan=False), min_size=263, max_size=263), st.integers(1, 12))
 def test_whatever_the_model_prefers_the_answer_is_a_verbatim_span(weights: list[float], limit: int) -> None:
