@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -147,7 +147,8 @@ class DocumentInfo:
     """The text cleaning its passages were made with (`ingest.cleanup.TEXT_VERSION`); an older one is read again."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as JSON data, not deep-copied (every commit writes every document's)."""
+        return {name: getattr(self, name) for name in _DOCUMENT_FIELDS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DocumentInfo:
@@ -155,6 +156,9 @@ class DocumentInfo:
         if "location" not in known:  # written before locations: the recorded path, else the name
             known["location"] = known.get("path") or f"name:{known.get('source', '')}"
         return cls(**known)
+
+
+_DOCUMENT_FIELDS = tuple(DocumentInfo.__dataclass_fields__)
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from ingest import Settings, collect_sources, ingest, open_index, open_store
 from ingest.manage import delete_documents
-from ingest.stores import close_stores
+from ingest.stores import close_stores, segments
 from tests.conftest import HashEmbedder, backend_overrides
 
 NAMES = st.sampled_from(["a.md", "b.md", "c.txt", "notes/d.md", "notes/e.txt"])
@@ -172,3 +172,23 @@ MilvusStoreMachine.TestCase.settings = settings(
     max_examples=8, stateful_step_count=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestMilvusStoreMachine = MilvusStoreMachine.TestCase
+
+
+class SegmentedStoreMachine(StoreMachine):
+    """The FAISS backend with every addition written as a new segment (up to `MAX_SEGMENTS`), so the sequences
+    run through linked segments, merges and rebuilds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._share = segments.DELTA_SHARE
+        segments.DELTA_SHARE = 100.0
+
+    def teardown(self) -> None:
+        segments.DELTA_SHARE = self._share
+        super().teardown()
+
+
+SegmentedStoreMachine.TestCase.settings = settings(
+    max_examples=15, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+TestSegmentedStoreMachine = SegmentedStoreMachine.TestCase

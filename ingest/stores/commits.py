@@ -6,11 +6,17 @@ Layout of one collection::
         CURRENT                 name of the live commit, switched by an atomic rename
         writer.lock             one writer at a time
         commits/<NNNNNNNN>/     manifest.json, vectors.faiss, chunks.jsonl
+                                [, vectors-<N>.faiss, chunks-<N>.jsonl: segments added by commit N]
 
 A commit is written to a temporary folder, fsynced, renamed into place, and only then made live by
 renaming a new CURRENT over the old one. A writer that dies at any instant leaves the previous commit live.
 The manifest records the format version, the embedder and chunker settings, and the SHA-256 of every file,
 so a damaged commit is detected and the previous good one is used instead. Nothing is ever unpickled.
+
+A commit that only adds documents writes them as a new segment (`segments.py`) and hard-links the earlier
+segments' files from the commit before it: no file is ever written in place, so sharing them is safe, and adding
+one document to a large collection writes only that document's rows. Damage to a shared file shows in every
+commit that holds it, and is reported by its checksum like any other.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +41,14 @@ from ..errors import IndexStoreError
 from ..files import sha256_file
 from ..types import Chunk, DocumentInfo
 from .base import IndexConfig
+from .segments import Segment
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: Version 1 is one segment in `FILES`; version 2 lists its segments. A one-segment commit is still written as
+#: version 1, so an older reader can read it.
+FORMAT_VERSION = 2
+_READABLE = (1, 2)
 FILES = ("vectors.faiss", "chunks.jsonl")
 _KEEP_COMMITS = 3
 
@@ -116,26 +126,34 @@ def next_free_name(directory: Path) -> str:
     return f"{int(max(names)) + 1:08d}" if names else "00000001"
 
 
+@dataclass
+class NewSegment:
+    """A segment a commit writes: its index, and its chunks: the lines of `head` (chunk files of the commit
+    before, copied as they are) followed by `tail`."""
+
+    index: faiss.Index
+    tail: list[Chunk]
+    head: list[Path] = field(default_factory=list)
+
+
 def write_commit(
     directory: Path,
     name: str,
     config: IndexConfig,
-    chunks: list[Chunk],
-    index: faiss.Index,
     documents: dict[str, DocumentInfo],
+    new: NewSegment | None,
     *,
     base: str | None = None,
-) -> str:
-    """Write the commit `name` and make it live. With `base`, a commit whose chunks start with all of that
-    commit's, in order, copies its chunk file and appends the rest instead of writing every chunk again."""
+    keep: list[Segment] | None = None,
+) -> tuple[str, list[Segment]]:
+    """Write the commit `name` and make it live: the segments `keep` of commit `base`, linked, then `new`.
+    Returns the commit's content fingerprint and its segments."""
     commits = directory / "commits"
     commits.mkdir(parents=True, exist_ok=True)
     temporary = commits / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
     temporary.mkdir()
     try:
-        manifest = _write_files(
-            temporary, config, chunks, index, documents, base=None if base is None else commits / base
-        )
+        manifest = _write_files(temporary, name, config, documents, new, None if base is None else commits / base, keep)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -146,45 +164,82 @@ def write_commit(
     _fsync_file(pointer)
     os.replace(pointer, directory / "CURRENT")
     _fsync_dir(directory)
-    return fingerprint(manifest)
+    return fingerprint(manifest), segments_of(manifest)
 
 
 def _write_files(
     temporary: Path,
+    name: str,
     config: IndexConfig,
-    chunks: list[Chunk],
-    index: faiss.Index,
     documents: dict[str, DocumentInfo],
+    new: NewSegment | None,
     base: Path | None,
+    keep: list[Segment] | None,
 ) -> dict[str, Any]:
-    faiss.write_index(index, str(temporary / "vectors.faiss"))
-    start = 0
-    copied = read_manifest(base)["count"] if base is not None else 0
-    if base is not None and copied <= len(chunks):
-        shutil.copyfile(base / "chunks.jsonl", temporary / "chunks.jsonl")
-        start = copied
-    with (temporary / "chunks.jsonl").open("ab") as handle:
-        handle.writelines(_json_line(chunk.to_json()) for chunk in chunks[start:])
-    manifest = {
-        "format_version": FORMAT_VERSION,
+    segments, files, written = list(keep or []), {}, []
+    if segments:
+        assert base is not None
+        recorded = read_manifest(base)["files"]
+        for segment in segments:
+            for file_name in (segment.vectors, segment.chunks):
+                _link(base / file_name, temporary / file_name)
+                files[file_name] = recorded[file_name]
+    if new is not None:
+        vectors, chunk_file = FILES if not segments else (f"vectors-{name}.faiss", f"chunks-{name}.jsonl")
+        faiss.write_index(new.index, str(temporary / vectors))
+        with (temporary / chunk_file).open("wb") as handle:
+            for path in new.head:
+                with path.open("rb") as source:
+                    shutil.copyfileobj(source, handle, 1 << 20)
+            handle.writelines(_json_line(chunk.to_json()) for chunk in new.tail)
+        segments.append(Segment(vectors, chunk_file, int(new.index.ntotal)))
+        written = [vectors, chunk_file]
+        files.update({f: {"sha256": sha256_file(temporary / f), "bytes": (temporary / f).stat().st_size} for f in written})
+    legacy = len(segments) == 1 and (segments[0].vectors, segments[0].chunks) == FILES
+    manifest: dict[str, Any] = {
+        "format_version": 1 if legacy else FORMAT_VERSION,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": asdict(config),
-        "count": len(chunks),
-        "index": type(index).__name__,
-        "files": {f: {"sha256": sha256_file(temporary / f), "bytes": (temporary / f).stat().st_size} for f in FILES},
+        "count": sum(s.count for s in segments),
+        "index": type(new.index).__name__ if new is not None and legacy else "segments",
+        "files": files,
         "documents": [d.to_json() for d in documents.values()],
     }
-    (temporary / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    for path in temporary.iterdir():
-        _fsync_file(path)
+    if not legacy:
+        manifest["segments"] = [asdict(s) for s in segments]
+    try:
+        encoded = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+    except TypeError:  # what orjson refuses (integers past 64 bits) the standard library still writes
+        encoded = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
+    (temporary / "manifest.json").write_bytes(encoded)
+    for file_name in [*written, "manifest.json"]:
+        _fsync_file(temporary / file_name)
     _fsync_dir(temporary)
     return manifest
+
+
+def _link(source: Path, target: Path) -> None:
+    """`target` as a second name of `source` (never written in place, so sharing it is safe); a copy where the
+    file system has no hard links."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+        _fsync_file(target)
+
+
+def segments_of(manifest: dict[str, Any]) -> list[Segment]:
+    """A commit's segments, in row order; a version 1 commit is the one segment in `FILES`."""
+    if "segments" not in manifest:
+        return [Segment(*FILES, int(manifest["count"]))]
+    return [Segment(s["vectors"], s["chunks"], int(s["count"])) for s in manifest["segments"]]
 
 
 def fingerprint(manifest: dict[str, Any]) -> str:
     """Names a commit's content by the checksums of its files: a collection deleted and made again reuses
     commit numbers, so caches must not key on them alone."""
-    return "".join(manifest["files"][name]["sha256"][:16] for name in FILES)
+    names = [n for s in segments_of(manifest) for n in (s.vectors, s.chunks)]
+    return "".join(manifest["files"][name]["sha256"][:16] for name in names)
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -198,10 +253,10 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise CorruptCommit(f"manifest.json is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or "format_version" not in manifest:
         raise CorruptCommit("manifest.json is not a manifest")
-    if manifest["format_version"] != FORMAT_VERSION:
+    if manifest["format_version"] not in _READABLE:
         raise IndexStoreError(
             f"The index in {folder.parent.parent} has format version {manifest['format_version']}, this version "
-            f"reads {FORMAT_VERSION}. Rebuild it with `python -m ingest --rebuild PATH`."
+            f"reads {' and '.join(map(str, _READABLE))}. Rebuild it with `python -m ingest --rebuild PATH`."
         )
     return manifest
 
@@ -238,21 +293,21 @@ def _json_line(data: dict[str, Any]) -> bytes:
 
 def read_commit_or_fallback(
     directory: Path, config: IndexConfig, name: str
-) -> tuple[str, str, list[Chunk], dict[str, DocumentInfo], faiss.Index]:
+) -> tuple[str, str, list[Chunk], dict[str, DocumentInfo], list[faiss.Index], list[Segment]]:
     """The commit `name`, or the newest older one that is whole when it is damaged (logged); raises
     IndexStoreError when none is, and FileNotFoundError when a writer collected it meanwhile."""
     candidates = [name] + [c for c in sorted(commit_names(directory), reverse=True) if c < name]
     errors = []
     for candidate in candidates:
         try:
-            content, chunks, documents, index = _read_commit(directory, config, candidate)
+            read = _read_commit(directory, config, candidate)
         except CorruptCommit as exc:
             errors.append(f"{candidate}: {exc}")
             log.warning("Commit %s of %s is damaged (%s); trying the previous one.", candidate, directory, exc)
             continue
         if candidate != name:
             log.warning("Using commit %s of %s because %s is damaged.", candidate, directory, name)
-        return candidate, content, chunks, documents, index
+        return (candidate, *read)
     raise IndexStoreError(
         f"The index in {directory} is damaged ({'; '.join(errors)}). Rebuild it with `python -m ingest --rebuild PATH`."
     )
@@ -260,20 +315,27 @@ def read_commit_or_fallback(
 
 def _read_commit(
     directory: Path, config: IndexConfig, name: str
-) -> tuple[str, list[Chunk], dict[str, DocumentInfo], faiss.Index]:
+) -> tuple[str, list[Chunk], dict[str, DocumentInfo], list[faiss.Index], list[Segment]]:
     folder = directory / "commits" / name
     manifest = read_manifest(folder)
     check_config(directory, manifest, config)
-    for file_name in FILES:
-        expected = manifest["files"].get(file_name, {})
-        if sha256_file(folder / file_name) != expected.get("sha256"):
-            raise CorruptCommit(f"{file_name} does not match its checksum")
-    index = faiss.read_index(str(folder / "vectors.faiss"))
-    if index.d != config.dimension:
-        raise CorruptCommit(f"vectors have {index.d} dimensions, the manifest says {config.dimension}")
-    with (folder / "chunks.jsonl").open("rb") as handle:
-        chunks = [Chunk.from_json(orjson.loads(line)) for line in handle if line.strip()]
+    segments = segments_of(manifest)
+    indexes, chunks = [], []
+    for segment in segments:
+        for file_name in (segment.vectors, segment.chunks):
+            expected = manifest["files"].get(file_name, {})
+            if sha256_file(folder / file_name) != expected.get("sha256"):
+                raise CorruptCommit(f"{file_name} does not match its checksum")
+        index = faiss.read_index(str(folder / segment.vectors))
+        if index.d != config.dimension:
+            raise CorruptCommit(f"vectors have {index.d} dimensions, the manifest says {config.dimension}")
+        with (folder / segment.chunks).open("rb") as handle:
+            rows = [Chunk.from_json(orjson.loads(line)) for line in handle if line.strip()]
+        if index.ntotal != len(rows) or segment.count != len(rows):
+            raise CorruptCommit(f"{segment.vectors}: {index.ntotal} vectors, {len(rows)} chunks, manifest says {segment.count}")
+        indexes.append(index)
+        chunks += rows
     documents = {d["doc_id"]: DocumentInfo.from_json(d) for d in manifest["documents"]}
-    if index.ntotal != len(chunks) or manifest["count"] != len(chunks):
-        raise CorruptCommit(f"{index.ntotal} vectors, {len(chunks)} chunks, manifest says {manifest['count']}")
-    return fingerprint(manifest), chunks, documents, index
+    if manifest["count"] != len(chunks):
+        raise CorruptCommit(f"{len(chunks)} chunks, manifest says {manifest['count']}")
+    return fingerprint(manifest), chunks, documents, indexes, segments

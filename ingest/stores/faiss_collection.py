@@ -1,6 +1,7 @@
 """A snapshot of a FAISS collection, read whole into memory from its live commit: searched exactly up to
-`DEFAULT_ANN_THRESHOLD` chunks and with an HNSW graph past it; keyword search is BM25 in process
-(`keyword.py`). Only the FAISS backend's modules (this one, `commits.py`) import faiss."""
+`DEFAULT_ANN_THRESHOLD` chunks and with an HNSW graph past it, documents added since in small exact segments
+(`segments.py`); keyword search is BM25 in process (`keyword.py`). Only the FAISS backend's modules (this one,
+`commits.py`, `segments.py`) import faiss."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ..errors import IndexStoreError
 from ..types import Chunk, DocumentInfo, ScoredChunk
 from .base import Collection, IndexConfig, checked_additions, document_profiles
 from .commits import (
+    NewSegment,
     collect_garbage,
     next_free_name,
     read_commit_or_fallback,
@@ -24,6 +26,7 @@ from .commits import (
     write_commit,
 )
 from .keyword import KeywordIndex, cached
+from .segments import Segment, Segments, plan
 
 #: Collections with more chunks than this are searched with an HNSW graph instead of exactly.
 DEFAULT_ANN_THRESHOLD = 50_000
@@ -46,10 +49,12 @@ class FaissCollection(Collection):
         chunks: list[Chunk] | None = None,
         vectors: np.ndarray | None = None,
         documents: dict[str, DocumentInfo] | None = None,
-        index: faiss.Index | None = None,
+        index: faiss.Index | list[faiss.Index] | None = None,
         ann_threshold: int = DEFAULT_ANN_THRESHOLD,
+        layout: list[Segment] | None = None,
     ) -> None:
-        """A snapshot from `vectors` (one per chunk), or from an already built FAISS `index`.
+        """A snapshot from `vectors` (one per chunk), or from already built FAISS indexes (one per segment, their
+        files `layout` in the commit `commit_name`).
 
         `ann_threshold` is the size past which the next commits build an approximate (HNSW) index.
         """
@@ -61,8 +66,12 @@ class FaissCollection(Collection):
         self.chunks = chunks or []
         self.documents = documents or {}
         self.ann_threshold = ann_threshold
-        self._index = index if index is not None else build_index(config.dimension, vectors, ann_threshold)
-        _tune(self._index)
+        if index is None:
+            index = build_index(config.dimension, vectors, ann_threshold)
+        self._index = Segments(index if isinstance(index, list) else [index])
+        self._layout = layout
+        for part in self._index.indexes:
+            _tune(part)
         if self._index.ntotal != len(self.chunks):
             raise IndexStoreError(
                 f"Index in {directory} is inconsistent: {self._index.ntotal} vectors, {len(self.chunks)} chunks."
@@ -86,14 +95,14 @@ class FaissCollection(Collection):
                     f"No index in {directory}. Run `python -m ingest data/docs` (or your own folder) first."
                 )
             try:
-                commit, content, chunks, documents, index = read_commit_or_fallback(directory, config, name)
+                commit, content, chunks, documents, indexes, layout = read_commit_or_fallback(directory, config, name)
             except FileNotFoundError:
                 # A writer collected this commit while we were reading it; read CURRENT again.
                 time.sleep(0.05)
                 continue
             return cls(
-                directory, config, commit_name=commit, chunks=chunks, documents=documents, index=index, content=content,
-                ann_threshold=ann_threshold,
+                directory, config, commit_name=commit, chunks=chunks, documents=documents, index=indexes, content=content,
+                ann_threshold=ann_threshold, layout=layout,
             )  # fmt: skip
         raise IndexStoreError(f"The index in {directory} keeps changing under the reader; try again.")
 
@@ -113,7 +122,7 @@ class FaissCollection(Collection):
     @property
     def index_kind(self) -> str:
         """`exact` (flat) or `hnsw` (approximate)."""
-        return "hnsw" if isinstance(self._index, faiss.IndexHNSW) else "exact"
+        return "hnsw" if isinstance(self._index.first, faiss.IndexHNSW) else "exact"
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -238,17 +247,11 @@ class FaissCollection(Collection):
             )
         collect_garbage(self.directory)  # first, so a dead writer's orphan commit never becomes a fallback
         name = next_free_name(self.directory)
-        only_added = len(keep) == len(self.chunks)
-        if only_added and _wants_hnsw(len(chunks), self.ann_threshold) == (self.index_kind == "hnsw"):
-            index = faiss.clone_index(self._index)  # only additions: extend a copy instead of rebuilding
-            if len(add_vectors):
-                index.add(add_vectors)
-        else:
-            vectors = np.concatenate([self.vectors()[keep], add_vectors]) if chunks else None
-            index = build_index(self.config.dimension, vectors, self.ann_threshold)
+        new, linked, indexes = self._next_segments(keep, chunks, add_chunks, add_vectors)
         try:
-            base = self.commit_name if only_added and self.commit_name and self.chunks else None
-            content = write_commit(self.directory, name, self.config, chunks, index, documents, base=base)
+            content, layout = write_commit(
+                self.directory, name, self.config, documents, new, base=self.commit_name, keep=linked
+            )
         except (OSError, RuntimeError) as exc:  # faiss reports write errors as RuntimeError
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
             raise IndexStoreError(
@@ -262,11 +265,37 @@ class FaissCollection(Collection):
             content=content,
             chunks=chunks,
             documents=documents,
-            index=index,
+            index=indexes,
             ann_threshold=self.ann_threshold,
+            layout=layout,
         )
         collect_garbage(self.directory)
         return store
+
+    def _next_segments(
+        self, keep: list[int], chunks: list[Chunk], add_chunks: list[Chunk], add_vectors: np.ndarray
+    ) -> tuple[NewSegment | None, list[Segment], list[faiss.Index]]:
+        """What the next commit writes (a new segment, or none), which of this commit's segments it links, and
+        the indexes it searches. Only additions: a new exact segment while the added rows are few
+        (`segments.plan`), else this commit's first index extended by the rest; anything else: one index built
+        from every kept vector."""
+        indexes = self._index.indexes
+        only_added = bool(self.chunks) and len(keep) == len(self.chunks) and self._layout is not None
+        if only_added and _wants_hnsw(len(chunks), self.ann_threshold) == (self.index_kind == "hnsw"):
+            assert self._layout is not None
+            if not len(add_vectors):  # documents' details only: every file is linked
+                return None, self._layout, indexes
+            if plan([i.ntotal for i in indexes], len(add_vectors)) == "append":
+                delta = build_index(self.config.dimension, add_vectors, ann_threshold=len(add_vectors))
+                return NewSegment(delta, add_chunks), self._layout, [*indexes, delta]
+            merged = faiss.clone_index(indexes[0])  # extend a copy of the bulk instead of rebuilding it
+            rest = self._index.reconstruct_n(indexes[0].ntotal, len(self.chunks) - indexes[0].ntotal)
+            merged.add(np.concatenate([rest, add_vectors]))
+            base = self.directory / "commits" / str(self.commit_name)
+            return NewSegment(merged, add_chunks, head=[base / s.chunks for s in self._layout]), [], [merged]
+        vectors = np.concatenate([self.vectors()[keep], add_vectors]) if chunks else None
+        index = build_index(self.config.dimension, vectors, self.ann_threshold)
+        return NewSegment(index, chunks), [], [index]
 
 
 def build_index(dimension: int, vectors: np.ndarray | None, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> faiss.Index:
