@@ -75,14 +75,14 @@ def page_window(hit: Chunk, page: list[Chunk], fits: Callable[[str], bool]) -> s
             index = (low if step < 0 else high) + step
             if not 0 <= index < len(ordered):
                 continue
-            wider = _join(ordered[min(index, low) : max(index, high) + 1])
+            wider = join_page(ordered[min(index, low) : max(index, high) + 1])
             if fits(wider):
                 low, high, text, grown = min(index, low), max(index, high), wider, True
         if not grown:
             return text
 
 
-def _join(chunks: list[Chunk]) -> str:
+def join_page(chunks: list[Chunk]) -> str:
     """Chunks of one page in reading order, as one text: each adds what lies past the previous one's end."""
     text, end = chunks[0].text, chunks[0].end
     for chunk in chunks[1:]:

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
         description="Weight, in the rank fusion, of documents whose fiscal year, quarter and form (read from "
         'their content at ingest) are the ones the question names ("FY2019", "2022 Q2", "10-K"); 0 turns it off.',
     )
+    statement_boost: float = Field(
+        1.0,
+        ge=0.0,
+        le=4.0,
+        description="Weight, in the rank fusion, of the financial statement pages (balance sheet, income statement, "
+        "cash flow statement) of the document ranked first, when the question asks for a figure those statements "
+        "hold; 0 turns it off.",
+    )
     page_ranking: bool = Field(
         True,
         description="Rank pages, not chunks, in paged documents (PDFs): the chunks found on a page add up to its "

@@ -85,3 +85,44 @@ def test_only_questions_that_refer_back_are_rewritten() -> None:
     for standalone in ["How many vacation days do employees get per year?", "What is the daily meal allowance?",
                        "When was Northwind Analytics founded?"]:  # fmt: skip
         assert not needs_context(standalone), standalone
+
+
+def test_a_chunk_that_is_only_its_heading_is_never_a_source(tmp_path: Path, settings: Settings) -> None:
+    """A title the splitter left alone (the paragraph after it is longer than a chunk) says nothing its header
+    does not; its vector sits at the topic's centre and ranked first for questions in another language
+    (XQuAD zh over en). Retrieval skips it, in the vector list and the keyword list alike."""
+    from assistant.retrieve import heading_only
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    sentences = [
+        f"Miners in the {place} valley dug ore from shafts {depth} metres deep and carted it to the smelter."
+        for place, depth in [("northern", 40), ("southern", 55), ("eastern", 70), ("western", 85), ("upper", 90)]
+    ]
+    (folder / "tungsten.md").write_text("# Tungsten mining\n\n" + " ".join(sentences * 2) + "\n")
+    (folder / "tin.md").write_text("# Tin trade\n\nTin was shipped from Cornwall to the Mediterranean in antiquity.\n")
+    embedder = HashEmbedder()
+    ingest(collect_sources([folder]), settings, embedder)
+    store = open_index(settings, embedder)
+    chunks = store.chunks_of([d.doc_id for d in store.documents.values()])
+    title = [c for c in chunks if c.text == "# Tungsten mining"]
+    assert title and heading_only(title[0])  # the collection does hold the lone title
+    # Nearest to the question by vector and by keyword alike: without the rule it would be the first source.
+    assert store.search(embedder.embed_query("Tungsten mining?"), 1)[0].chunk == title[0]
+    found = retrieve("Tungsten mining?", store, embedder, settings)
+    assert found.hits and all(not heading_only(c.chunk) for c in found.candidates)
+    assert found.hits[0].chunk.source == "tungsten.md" and "Miners" in found.hits[0].chunk.text
+
+
+def test_heading_only_means_headings_the_header_already_says() -> None:
+    from assistant.retrieve import heading_only
+    from ingest import Chunk
+
+    def chunk(text: str, heading: str | None) -> Chunk:
+        return Chunk("id", "doc", "a.md", text, None, heading, 0, len(text), title="Guide")
+
+    assert heading_only(chunk("# Guide", "Guide"))
+    assert heading_only(chunk("# Setup\n\n## Linux ##", "Setup > Linux"))
+    assert not heading_only(chunk("# Setup\n\nRun make.", "Setup"))
+    assert not heading_only(chunk("# install the dependencies first", "Setup"))  # a comment in code, not a heading
+    assert not heading_only(chunk("", "Setup"))
