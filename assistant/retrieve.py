@@ -146,9 +146,10 @@ def retrieve(
 def _passages(found: list[ScoredChunk], k: int) -> list[ScoredChunk]:
     """The first k of `found` that have something to say: without chunks that are only heading lines their header
     already carries (a Markdown title the splitter left alone because the paragraph after it was too long for
-    one chunk). Such a chunk answers nothing, yet its vector is the topic's centre, near every question on the
-    topic: Chinese questions over the English XQuAD articles found these title chunks first, and recall@5 fell
-    from 0.91 to 0.75. Each search asks for 2k so that k remain."""
+    one chunk). Such a chunk answers nothing, yet its vector sits at the topic's centre, near every question on
+    it: for Chinese questions over the English XQuAD articles these title chunks came first, and vectors alone
+    found the answer's paragraph in the top 5 for 0.75 of 300 questions with them, 0.91 without. Each search
+    asks for 2k so that k remain."""
     return [h for h in found if not heading_only(h.chunk)][:k]
 
 
