@@ -1,14 +1,25 @@
 """Scanned pages with a known text: how well OCR reads them, and whether retrieval still finds them.
 
 Pages of the evaluation PDFs that questions point at are drawn by pdfium at 200 dpi and saved as image-only PDFs
-(no text layer at all). Each is read through the real loader (`ingest.load_bytes`, so Tesseract, exactly as an
-ingest would), and the text is scored against the page's own text layer: character error rate (edit distance
-over the reference's length, whitespace collapsed) and pages per minute. Then recall@5 of those pages'
-questions is measured twice, on the documents as they are and on the same documents with those pages replaced
-by their scans, with the real embedder and hybrid search.
+(no text layer at all): first the pages of questions answered on one page, then those of questions that need
+several. Each is read through the real loader (`ingest.load_bytes`, so Tesseract and its reading order, exactly as
+an ingest would), and the text is scored against the page's own text layer (pdfium's), both sides normalised
+alike (`normalise`): the loader's own page cleaning, Unicode compatibility forms (ligatures such as "ﬁ"), one
+kind of quote and dash, a word broken at a line end joined again, whitespace collapsed. The score is the
+character error rate: edit distance over the reference's length, text compared in order (no alignment of blocks,
+so text read in another order counts as errors). Pages/minute is the reading speed. Then recall@5 of those pages'
+questions is measured twice, on the documents as they are and on the same documents with those pages replaced by
+their scans, with the real embedder and hybrid search.
 
-    .venv/bin/python scripts/ocr_eval.py --pages 12               # CER and speed only, about 2 minutes here
-    .venv/bin/python scripts/ocr_eval.py --pages 12 --recall      # also recall@5, a few minutes more
+Pages with pictures (raster images in the original PDF) are flagged: text inside a picture is on the page, and OCR
+reads it, but it is not in the text layer, so it counts as inserted text here.
+
+The images of `shared/eval/formats/` are not in this set: none of them comes with its text (they are read in
+`tests/test_formats.py`, which checks phrases in each).
+
+    .venv/bin/python scripts/ocr_eval.py --pages 20               # CER and speed only, about 2 minutes here
+    .venv/bin/python scripts/ocr_eval.py --pages 20 --recall      # also recall@5, about 9 minutes in all
+    .venv/bin/python scripts/ocr_eval.py --pages 31 --order tesseract   # a variant: Tesseract's own reading order
 """
 
 from __future__ import annotations
@@ -16,17 +27,22 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import Settings, SourceFile, ingest, load_bytes, open_index
+from ingest import Settings, SourceFile, ingest, load_bytes, ocr, ocr_layout, open_index
+from ingest.cleanup import clean_pages
 from ingest.loaders import LoadOptions
+from ingest.text import clean_text
+from ingest.types import Page
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "data"
 DATASET = DATA / "mmlongbench-doc-papers"
@@ -47,19 +63,56 @@ def edit_distance(a: str, b: str) -> int:
     return int(previous[-1])
 
 
+_ALIKE = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"'} | dict.fromkeys("‐‑‒–—−", "-"))
+_BROKEN = re.compile(r"(\w)-[ \t]*\n\s*(?=\w)")
+
+
 def normalise(text: str) -> str:
+    """What both sides are compared as: compatibility forms (ligatures), one quote and one dash, a word broken
+    at a line end joined again (`re-\nspectively`), whitespace collapsed. Applied to OCR and reference alike."""
+    text = unicodedata.normalize("NFKC", text).translate(_ALIKE)
+    return " ".join(_BROKEN.sub(r"\1", text).split())
+
+
+def plain(text: str) -> str:
+    """The comparison before `normalise`: whitespace collapsed, ﬁ and ﬂ spelled out, nothing else (the text
+    layer as pdfium gives it, the OCR as the loader cleaned it)."""
     return " ".join(text.replace("ﬁ", "fi").replace("ﬂ", "fl").split())
 
 
+def reference_text(layer: str) -> str:
+    """pdfium's text of the page, cleaned as the loader cleans any page (page number and furniture at the edges,
+    odd spaces, broken words it knows). pdfium marks a hyphen that breaks a word at a line end with U+FFFE and no
+    line break: it becomes what the page shows, a hyphen and a new line."""
+    page = Page(clean_text(layer.replace("\ufffe", "-\n")), 1)
+    return "\n".join(p.text for p in clean_pages([page], layout=True))
+
+
+def tesseract_order(words: list) -> str:
+    """The words in Tesseract's own order (block, paragraph, line), as its plain text output gives them: the
+    reading order before `ingest.ocr_layout`, for comparison (`--order tesseract`)."""
+    lines: dict[tuple[int, int, int], list] = {}
+    for word in words:
+        lines.setdefault(word.line, []).append(word)
+    out, previous = [], None
+    for key in sorted(lines):
+        if previous is not None and key[:2] != previous:
+            out.append("")
+        out.append(" ".join(w.text for w in lines[key]))
+        previous = key[:2]
+    return "\n".join(out)
+
+
 def sample(count: int) -> tuple[list[tuple[str, int]], list[dict]]:
-    """The first `count` distinct (document, page) pairs that answerable one-page questions point at."""
+    """The first `count` distinct (document, page) pairs that answerable questions point at: the pages of
+    questions answered on one page first, then those of questions that need several."""
     questions = [json.loads(line) for line in (DATASET / "questions.jsonl").open()]
+    answerable = [q for q in questions if q["answers"] and q.get("doc") and q.get("pages")]
     pages: list[tuple[str, int]] = []
-    for question in questions:
-        if question["answers"] and question.get("doc") and question.get("pages") and len(question["pages"]) == 1:
-            key = (question["doc"], question["pages"][0])
-            if key not in pages and len(pages) < count:
-                pages.append(key)
+    for question in sorted(answerable, key=lambda q: len(q["pages"]) > 1):  # stable: file order within each
+        for number in question["pages"]:
+            if (question["doc"], number) not in pages and len(pages) < count:
+                pages.append((question["doc"], number))
     asked = [
         q
         for q in questions
@@ -68,17 +121,24 @@ def sample(count: int) -> tuple[list[tuple[str, int]], list[dict]]:
     return pages, asked
 
 
-def scan(pdf: Path, number: int, dpi: int = 200) -> tuple[bytes, str]:
-    """Page `number` as an image-only PDF, and the page's own text layer."""
+def scan(pdf: Path, number: int, dpi: int = 200) -> tuple[bytes, str, int]:
+    """Page `number` as an image-only PDF, the page's own text layer, and how many pictures it holds (raster
+    images of at least 1 % of the page)."""
     import pypdfium2
+    import pypdfium2.raw as pdfium_c
 
     document = pypdfium2.PdfDocument(str(pdf))
     page = document[number - 1]
     reference = page.get_textpage().get_text_range()
+    width, height = page.get_size()
+    pictures = 0
+    for item in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        left, bottom, right, top = item.get_bounds()
+        pictures += (right - left) * (top - bottom) >= 0.01 * width * height
     image = page.render(scale=dpi / 72, grayscale=True).to_pil()
     buffer = io.BytesIO()
     image.save(buffer, "PDF", resolution=dpi)
-    return buffer.getvalue(), reference
+    return buffer.getvalue(), reference, pictures
 
 
 def replaced(pdf: Path, scans: dict[int, bytes]) -> bytes:
@@ -111,26 +171,53 @@ def recall_at_5(folder: Path, index: Path, questions: list[dict]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=12, help="pages to scan and read (default 12)")
+    parser.add_argument("--pages", type=int, default=20, help="pages to scan and read (default 20)")
+    parser.add_argument("--dpi", type=int, default=200, help="resolution the pages are scanned at (default 200)")
     parser.add_argument("--languages", default="eng", help="Tesseract languages (default eng)")
     parser.add_argument("--recall", action="store_true", help="also measure recall@5 against the text layer")
+    variants = parser.add_argument_group("variants of the OCR, to compare (the defaults are the loader's own)")
+    variants.add_argument("--ocr-dpi", type=int, help=f"resolution pages are drawn at for OCR ({ocr.OCR_DPI})")
+    variants.add_argument("--psm", help=f"Tesseract page segmentation mode ({ocr.PAGE_SEGMENTATION})")
+    variants.add_argument("--order", choices=("layout", "tesseract"), default="layout", help="reading order")
     args = parser.parse_args()
+    ocr.OCR_DPI = args.ocr_dpi or ocr.OCR_DPI
+    ocr.PAGE_SEGMENTATION = args.psm or ocr.PAGE_SEGMENTATION
+    if args.order == "tesseract":
+        ocr_layout.page_text = tesseract_order
+        ocr.MAX_VERTICAL_STRIPS = 0
     pages, questions = sample(args.pages)
     options = LoadOptions(ocr=True, ocr_languages=args.languages)
-    errors = length = 0
+    totals = {"all": [0, 0], "with pictures": [0, 0], "without": [0, 0], "plain": [0, 0]}
+    rates: list[float] = []
     scans: dict[str, dict[int, bytes]] = {}
     started = time.perf_counter()
     for name, number in pages:
-        image_pdf, reference = scan(DATASET / "pdfs" / name, number)
+        image_pdf, layer, pictures = scan(DATASET / "pdfs" / name, number, args.dpi)
         scans.setdefault(name, {})[number] = image_pdf
         document = load_bytes(image_pdf, f"{name} p{number}", suffix=".pdf", options=options)
-        text = normalise(" ".join(p.text for p in document.pages))
-        reference = normalise(reference)
+        read = "\n".join(p.text for p in document.pages)
+        text = normalise(read)
+        totals["plain"][0] += edit_distance(plain(read), plain(layer))
+        totals["plain"][1] += len(plain(layer))
+        reference = normalise(reference_text(layer))
         distance = edit_distance(text, reference)
-        errors, length = errors + distance, length + len(reference)
-        print(f"{name} p.{number}: CER {distance / max(1, len(reference)):.3f} ({len(reference)} characters)")
+        rates.append(distance / max(1, len(reference)))
+        for key in ("all", "with pictures" if pictures else "without"):
+            totals[key][0] += distance
+            totals[key][1] += len(reference)
+        flag = f", {pictures} picture{'s' * (pictures > 1)}" if pictures else ""
+        print(f"{name} p.{number}: CER {rates[-1]:.3f} ({len(reference)} characters{flag})")
     seconds = time.perf_counter() - started
-    print(f"\nCER {errors / max(1, length):.3%} over {len(pages)} pages; {len(pages) / seconds * 60:.1f} pages/minute")
+    errors, length = totals["all"]
+    speed = f"{len(pages) / seconds * 60:.1f} pages/minute"
+    print(f"\nCER {errors / max(1, length):.3%} over {len(pages)} pages ({length:,} characters); {speed}")
+    print(f"pages at or under 5 % CER: {sum(rate <= 0.05 for rate in rates)} of {len(pages)}")
+    for key in ("with pictures", "without"):
+        errors, length = totals[key]
+        if length:
+            print(f"CER on pages {key}{' pictures' if key == 'without' else ''}: {errors / length:.3%}")
+    errors, length = totals["plain"]
+    print(f"CER compared as before (whitespace and ﬁ/ﬂ only, pdfium's text as it is): {errors / max(1, length):.3%}")
     if args.recall:
         with tempfile.TemporaryDirectory() as scratch:
             root = Path(scratch)

@@ -1,4 +1,5 @@
-"""OCR: scanned PDF pages and images are read offline by Tesseract in the parsing worker, marked as OCR'd in
+"""OCR: scanned PDF pages and images are read offline by Tesseract in the parsing worker, in reading order
+(columns in turn, tables by rows, a margin line and a page on its side turned upright), marked as OCR'd in
 citations and the library, reported page by page when they cannot be read, and re-read when OCR is turned on."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ingest import DocumentError, Settings, SourceFile, ingest, load_bytes, open
 from ingest.loaders import LoadOptions
 from ingest.types import ScoredChunk
 from tests.conftest import HashEmbedder, write_pdf
+from tests.test_app import app_env, button, run_app, show  # noqa: F401  (app_env: the app on fakes)
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
 
@@ -107,3 +109,77 @@ def test_ocr_on_rereads_the_files_it_affects_and_citations_say_ocr(
     assert {f.status for f in ingest(sources, settings, embedder).files} == {"unchanged"}
     report = ingest(sources, settings.model_copy(update={"ocr_languages": "eng+deu"}), embedder)
     assert {f.source: f.status for f in report.files} == {"mixed.pdf": "indexed", "notes.md": "unchanged"}
+
+
+LEFT_COLUMN = (
+    "Harbour cranes load the cargo ships at dawn, and the first shift ends before the tide turns back. "
+    "Each crane lifts forty containers an hour when the wind stays calm over the quay."
+)
+RIGHT_COLUMN = (
+    "Mountain railways climb through tunnels cut by hand a century ago, and their timetables still follow "
+    "the seasons of snow. Winter trains run twice a day from the valley station."
+)
+
+
+def two_column_scan(tmp_path: Path) -> bytes:
+    """A scanned page of two columns of prose, a table under them, and a line set up the right margin."""
+    import pypdfium2
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    pdf.set_xy(15, 20)
+    pdf.multi_cell(85, 6, LEFT_COLUMN)
+    pdf.set_xy(110, 20)
+    pdf.multi_cell(85, 6, RIGHT_COLUMN)
+    for n, cells in enumerate([("Station", "Trains", "Minutes"), ("Valley", "12", "40"), ("Summit", "4", "95")]):
+        for cell, x in zip(cells, (30, 90, 150), strict=True):
+            pdf.text(x, 90 + 8 * n, cell)
+    with pdf.rotation(90, 203, 200):
+        pdf.text(203, 200, "Downloaded from the archive on 23 May 2024")
+    path = tmp_path / "columns.pdf"
+    pdf.output(str(path))
+    image = pypdfium2.PdfDocument(str(path))[0].render(scale=200 / 72, grayscale=True).to_pil()
+    buffer = io.BytesIO()
+    image.save(buffer, "PDF", resolution=200)
+    return buffer.getvalue()
+
+
+def test_columns_are_read_in_turn_tables_by_row_and_margin_lines_upright(tmp_path: Path) -> None:
+    text = " ".join(load_bytes(two_column_scan(tmp_path), "columns.pdf", suffix=".pdf").pages[0].text.split())
+    assert "forty containers an hour when the wind stays calm over the quay. Mountain railways" in text
+    assert "Valley 12 40" in text and "Summit 4 95" in text
+    assert text.endswith("Downloaded from the archive on 23 May 2024")
+
+
+def test_a_page_scanned_on_its_side_is_read_turned(tmp_path: Path) -> None:
+    import pypdfium2
+
+    text = " ".join([PAGES[0], PAGES[1], LEFT_COLUMN])
+    page = pypdfium2.PdfDocument(write_pdf(tmp_path / "side.pdf", [text]).read_bytes())[0]
+    image = page.render(scale=200 / 72, grayscale=True).to_pil().rotate(90, expand=True)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    read = " ".join(load_bytes(buffer.getvalue(), "side.png", suffix=".png").pages[0].text.split())
+    assert "twenty seven vacation days" in read and "Harbour cranes load the cargo ships" in read
+
+
+@pytest.mark.usefixtures("app_env")
+def test_the_library_shows_which_pages_were_read_by_ocr(tmp_path: Path) -> None:
+    """The upload's report and the documents table both name the pages read by OCR."""
+    app = show(run_app(), "Library")
+    app.file_uploader[0].set_value([("mixed.pdf", mixed_pdf(tmp_path), "application/pdf")]).run()
+    button(app, "Add to index").click().run()
+    assert not app.exception, app.exception
+    reports = " ".join(s.value for s in app.success).replace("\\", "")
+    assert "mixed.pdf: indexed, 2 pages" in reports and "read by OCR: page 2" in reports
+    assert list(app.dataframe[0].value["pages read by OCR"]) == ["2"]
+
+
+def test_ocr_pages_are_listed_as_runs() -> None:
+    from assistant.app.library_page import page_ranges
+
+    assert page_ranges([]) == "" and page_ranges([4]) == "4"
+    assert page_ranges([7, 1, 2, 3, 9, 10]) == "1–3, 7, 9–10"
+    assert page_ranges(list(range(1, 40, 2)), limit=3) == "1, 3, 5, …"

@@ -63,6 +63,7 @@ def library_view(settings: Settings, store: Collection) -> None:
                 "passages": d.chunks,
                 "added": d.ingested_at[:16].replace("T", " "),
                 "pages without text": len(d.empty_pages),
+                "pages read by OCR": page_ranges(d.ocr_pages),
                 "passages addressing the assistant": flagged.get(d.doc_id, 0),
             }
             for d in documents
@@ -149,6 +150,18 @@ def save_correction(settings: Settings, info: DocumentInfo, changes: dict[str, s
     st.rerun()
 
 
+def page_ranges(pages: list[int], limit: int = 8) -> str:
+    """`1–3, 7, 9–12`: page numbers as runs, at most `limit` runs and then `…`; empty for none."""
+    runs: list[list[int]] = []
+    for page in sorted(set(pages)):
+        if runs and page == runs[-1][1] + 1:
+            runs[-1][1] = page
+        else:
+            runs.append([page, page])
+    shown = [str(a) if a == b else f"{a}–{b}" for a, b in runs[:limit]]
+    return ", ".join(shown) + (", …" if len(runs) > limit else "")
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
@@ -162,6 +175,8 @@ def show_report(report: FileReport) -> None:
     if report.empty_pages:
         pages = ", ".join(map(str, report.empty_pages[:10])) + ("…" if len(report.empty_pages) > 10 else "")
         text += f"; no text on pages {pages} (scanned or images only: those pages can't be searched)"
+    if report.ocr_pages:
+        text += f"; read by OCR: {'page' if len(report.ocr_pages) == 1 else 'pages'} {page_ranges(report.ocr_pages)}"
     if report.status == "failed":
         st.error(safe_markdown(text))
     elif report.empty_pages:
