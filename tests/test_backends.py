@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from assistant.retrieve import retrieve
 from ingest import Settings, collect_sources, ingest, open_index, open_store
 from ingest.manage import create_collection, delete_collection, delete_documents, list_collections
@@ -183,8 +185,9 @@ def test_a_milvus_server_serves_several_processes(tmp_path: Path, settings: Sett
         server.wait(30)
 
 
-def test_milvus_lite_rebuilds_a_scalar_index_a_kill_left_empty(
-    settings: Settings, embedder: HashEmbedder, tmp_path: Path
+@pytest.mark.parametrize("pattern", ["*.inverted.sidx", "*.vector.*.idx", "*_docs/**/*.v.flat.idx"])
+def test_milvus_lite_rebuilds_an_index_a_kill_left_empty(
+    settings: Settings, embedder: HashEmbedder, tmp_path: Path, pattern: str
 ) -> None:
     """A Milvus Lite process killed mid-write can leave an INVERTED index file of zero bytes (found by the SIGKILL
     test); the collection must still open, with every row, its index rebuilt from the rows."""
@@ -194,7 +197,7 @@ def test_milvus_lite_rebuilds_a_scalar_index_a_kill_left_empty(
     ingest(collect_sources([HANDBOOK]), milvus, embedder)
     before = len(open_index(milvus, embedder))
     close_stores()
-    emptied = sorted(tmp_path.rglob("*.inverted.sidx"))[0]
+    emptied = sorted(tmp_path.rglob(pattern))[0]
     emptied.write_bytes(b"")
     store = open_index(milvus, embedder)
     assert len(store) == before

@@ -61,9 +61,10 @@ def is_local(uri: str) -> bool:
 def ensure_loaded(client: Any, name: str) -> None:
     """Milvus searches only loaded collections; after a restart (or a killed process, on Lite) they are not.
 
-    Milvus Lite killed while it writes a scalar index can leave that index file empty and then refuses to load the
-    collection ("File is too small: 0"). A scalar index is derived from the rows, so it is dropped and built again
-    from them; the rows are untouched."""
+    Milvus Lite killed while it writes an index file can leave it empty, and then refuses to load the collection
+    ("File is too small: 0" for a scalar index, "No data left in file" or "read error" for a vector index, saved without
+    a rename). Indexes are derived from the rows, so they are dropped and built again from them; the rows are
+    untouched."""
     from pymilvus.exceptions import MilvusException
 
     state = client.get_load_state(name).get("state")
@@ -72,27 +73,39 @@ def ensure_loaded(client: Any, name: str) -> None:
     try:
         client.load_collection(name)
     except MilvusException as exc:
-        if "too small" not in str(exc.message):
+        if not any(sign in str(exc.message) for sign in ("too small", "No data left", "read error")):
             raise
-        log.warning("Milvus could not load %s (%s); rebuilding its scalar indexes.", name, exc.message)
-        _rebuild_scalar_indexes(client, name)
+        log.warning("Milvus could not load %s (%s); rebuilding its indexes.", name, exc.message)
+        _rebuild_indexes(client, name)
         client.load_collection(name)
 
 
-def _rebuild_scalar_indexes(client: Any, name: str) -> None:
+#: What `describe_index` reports beside an index's own parameters.
+_NOT_PARAMS = {"index_type", "metric_type", "field_name", "index_name", "total_rows", "indexed_rows",
+               "pending_index_rows", "state"}  # fmt: skip
+
+
+def _rebuild_indexes(client: Any, name: str) -> None:
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
-    fields = [i for i in client.list_indexes(name) if client.describe_index(name, i).get("index_type") == "INVERTED"]
+    described = {i: client.describe_index(name, i) for i in client.list_indexes(name)}
     client.release_collection(name)
-    for field in fields:
+    for index in described:
         try:
-            client.drop_index(name, field)
+            client.drop_index(name, index)
         except MilvusException as exc:  # Lite may already have dropped it with another one
-            log.info("Index %s of %s: %s", field, name, exc.message)
+            log.info("Index %s of %s: %s", index, name, exc.message)
     params = MilvusClient.prepare_index_params()
-    for field in fields:
-        params.add_index(field_name=field, index_type="INVERTED")
+    for index, about in described.items():
+        extra = {k: v for k, v in about.items() if k not in _NOT_PARAMS}
+        if about.get("metric_type"):
+            params.add_index(
+                field_name=about.get("field_name", index), index_type=about["index_type"],
+                metric_type=about["metric_type"], params=extra,
+            )  # fmt: skip
+        else:
+            params.add_index(field_name=about.get("field_name", index), index_type=about["index_type"])
     client.create_index(name, params)
 
 
