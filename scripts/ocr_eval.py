@@ -160,7 +160,11 @@ def recall_at_5(folder: Path, index: Path, questions: list[dict]) -> float:
     settings = Settings(index_dir=index, _env_file=None)  # type: ignore[call-arg]
     embedder = SentenceTransformerEmbedder(settings)
     files = sorted(folder.iterdir())
-    ingest([SourceFile(f, f.name, str(f)) for f in files], settings, embedder)
+    report = ingest([SourceFile(f, f.name, str(f)) for f in files], settings, embedder)
+    for file in report.files:  # a page left unread (the file's time limit) would cost recall: say so
+        if file.empty_pages or file.status != "indexed":
+            print(f"  {folder.name}/{file.source}: {file.status}, pages without text {file.empty_pages}")
+            print("   ", "; ".join(file.warnings))
     store = open_index(settings, embedder)
     hits = 0
     for question in questions:
