@@ -11,12 +11,12 @@ A question needs a statement when it names it ("based on the balance sheet") or 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 
 from ingest import Chunk
 from ingest import Collection as Snapshot
+from ingest.stores.keyword import cached
 
 from .prompt import join_page
 
@@ -73,28 +73,16 @@ def asked_statements(question: str) -> set[str]:
 
 def statement_chunks(store: Snapshot, doc_ids: list[str], asked: set[str]) -> list[Chunk]:
     """The chunks on the pages of `doc_ids` that are the `asked` statements, by document in the given order, then
-    page. A document's statement pages are found once per snapshot."""
+    page. A document's statement pages are found once per snapshot (kept beside its BM25 index: `cached`)."""
+    known: dict[str, list[tuple[str, Chunk]]] = cached(f"statements:{store.version}", dict)
     lifted = []
     for doc_id in doc_ids:
-        key = (store.version, doc_id)
-        with _LOCK:
-            known = _KNOWN.get(key)
-        if known is None:
+        if doc_id not in known:
             chunks = store.chunks_of({doc_id})
             pages = statement_pages(chunks)
-            known = [c for c in chunks if pages.get((c.doc_id, c.page or 0)) is not None]
-            known = [(pages[(c.doc_id, c.page or 0)], c) for c in known]
-            with _LOCK:
-                _KNOWN[key] = known
-                while len(_KNOWN) > _REMEMBERED:
-                    _KNOWN.popitem(last=False)
-        lifted += [c for kind, c in known if kind in asked]
+            known[doc_id] = [(kind, c) for c in chunks if (kind := pages.get((c.doc_id, c.page or 0))) is not None]
+        lifted += [c for kind, c in known[doc_id] if kind in asked]
     return lifted
-
-
-_KNOWN: OrderedDict[tuple[str, str], list[tuple[str, Chunk]]] = OrderedDict()
-_REMEMBERED = 512
-_LOCK = threading.Lock()
 
 
 def statement_pages(chunks: Iterable[Chunk]) -> dict[tuple[str, int], str]:

@@ -176,14 +176,15 @@ def _write_files(
     base: Path | None,
     keep: list[Segment] | None,
 ) -> dict[str, Any]:
-    segments, files, written = list(keep or []), {}, []
+    segments, files, written, first_index = list(keep or []), {}, [], ""
     if segments:
         assert base is not None
-        recorded = read_manifest(base)["files"]
+        recorded = read_manifest(base)
+        first_index = recorded.get("index", "")
         for segment in segments:
             for file_name in (segment.vectors, segment.chunks):
                 _link(base / file_name, temporary / file_name)
-                files[file_name] = recorded[file_name]
+                files[file_name] = recorded["files"][file_name]
     if new is not None:
         vectors, chunk_file = FILES if not segments else (f"vectors-{name}.faiss", f"chunks-{name}.jsonl")
         faiss.write_index(new.index, str(temporary / vectors))
@@ -194,24 +195,23 @@ def _write_files(
             handle.writelines(_json_line(chunk.to_json()) for chunk in new.tail)
         segments.append(Segment(vectors, chunk_file, int(new.index.ntotal)))
         written = [vectors, chunk_file]
-        files.update({f: {"sha256": sha256_file(temporary / f), "bytes": (temporary / f).stat().st_size} for f in written})
+        files.update(
+            {f: {"sha256": sha256_file(temporary / f), "bytes": (temporary / f).stat().st_size} for f in written}
+        )
+        first_index = first_index or type(new.index).__name__
     legacy = len(segments) == 1 and (segments[0].vectors, segments[0].chunks) == FILES
     manifest: dict[str, Any] = {
         "format_version": 1 if legacy else FORMAT_VERSION,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": asdict(config),
         "count": sum(s.count for s in segments),
-        "index": type(new.index).__name__ if new is not None and legacy else "segments",
+        "index": first_index,  # the first segment's FAISS index (flat or HNSW), for people reading the manifest
         "files": files,
         "documents": [d.to_json() for d in documents.values()],
     }
     if not legacy:
         manifest["segments"] = [asdict(s) for s in segments]
-    try:
-        encoded = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
-    except TypeError:  # what orjson refuses (integers past 64 bits) the standard library still writes
-        encoded = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
-    (temporary / "manifest.json").write_bytes(encoded)
+    (temporary / "manifest.json").write_bytes(_json(manifest, indent=True))
     for file_name in [*written, "manifest.json"]:
         _fsync_file(temporary / file_name)
     _fsync_dir(temporary)
@@ -285,10 +285,14 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _json_line(data: dict[str, Any]) -> bytes:
+    return _json(data) + b"\n"
+
+
+def _json(data: dict[str, Any], *, indent: bool = False) -> bytes:
     try:
-        return orjson.dumps(data) + b"\n"
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else None)
     except TypeError:  # what orjson refuses (integers past 64 bits) the standard library still writes
-        return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+        return json.dumps(data, indent=1 if indent else None, ensure_ascii=False).encode("utf-8")
 
 
 def read_commit_or_fallback(
@@ -332,7 +336,9 @@ def _read_commit(
         with (folder / segment.chunks).open("rb") as handle:
             rows = [Chunk.from_json(orjson.loads(line)) for line in handle if line.strip()]
         if index.ntotal != len(rows) or segment.count != len(rows):
-            raise CorruptCommit(f"{segment.vectors}: {index.ntotal} vectors, {len(rows)} chunks, manifest says {segment.count}")
+            raise CorruptCommit(
+                f"{segment.vectors}: {index.ntotal} vectors, {len(rows)} chunks, manifest says {segment.count}"
+            )
         indexes.append(index)
         chunks += rows
     documents = {d["doc_id"]: DocumentInfo.from_json(d) for d in manifest["documents"]}

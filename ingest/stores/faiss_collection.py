@@ -101,8 +101,8 @@ class FaissCollection(Collection):
                 time.sleep(0.05)
                 continue
             return cls(
-                directory, config, commit_name=commit, chunks=chunks, documents=documents, index=indexes, content=content,
-                ann_threshold=ann_threshold, layout=layout,
+                directory, config, commit_name=commit, chunks=chunks, documents=documents, index=indexes,
+                content=content, ann_threshold=ann_threshold, layout=layout,
             )  # fmt: skip
         raise IndexStoreError(f"The index in {directory} keeps changing under the reader; try again.")
 
