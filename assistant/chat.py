@@ -210,7 +210,7 @@ class Assistant:
         def work() -> Iterator[str]:
             answer = None
             if mode == "compute":
-                answer = computed(model, prompt, question)
+                answer = computed(model, prompt, self.settings, question)
                 if not answer.text:
                     answer = None
             if answer is None and model.can_quote:

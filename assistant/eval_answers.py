@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest import Settings
+
 from .chat import Assistant, Reply
 from .retrieve import Retrieval
 from .scoring import Question, clean_answer, containment, exact_match, normalize, token_f1
@@ -18,6 +20,8 @@ from .scoring import Question, clean_answer, containment, exact_match, normalize
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
 _WITH_SCALE = re.compile(r"[-−]?\$?\(?\d[\d,]*(?:\.\d+)?\)?\s*(%|thousand|million|billion|k\b|m\b|bn\b)?", re.I)
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+#: Subject coverages the quote declines are shown at (with the refusal threshold of the settings).
+SUBJECT_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Scored:
     """For a quote: time spent outside the model working out the allowed tokens."""
     span_f1: float | None = None
     """For a quote: the F1 of the span decoded, declined or not (what any other threshold would have given)."""
+    subject_coverage: float | None = None
+    """For a quote: how much of what the question is about its source mentions."""
     seconds: float = 0.0
 
 
@@ -68,6 +74,7 @@ def _run(assistant: Assistant, question: Question, retrieval: Retrieval) -> Scor
     if quote is not None:
         scored.refuse_probability, scored.span_probability = quote.refuse_probability, quote.span_probability
         scored.constraint_seconds = quote.constraint_seconds
+        scored.subject_coverage = reply.detail.coverage if reply.detail is not None else None
     if question.answerable:
         _score(scored, reply, question)
         if quote is not None:
@@ -150,6 +157,10 @@ def summarize(outcomes: list[Any]) -> dict[str, Any]:
     quoted = [o for o in answered if o.answers.ours.refuse_probability is not None]
     if quoted:
         summary["decline_curve"] = {f"{t:.2f}": _at_threshold(quoted, t) for t in THRESHOLDS}
+        covered = [o for o in quoted if o.answers.ours.subject_coverage is not None]
+        if covered:
+            refusal = Settings().quote_decline_threshold
+            summary["subject_curve"] = {f"{t:.2f}": _at_threshold(covered, refusal, t) for t in SUBJECT_THRESHOLDS}
         spent = [o.answers.ours for o in quoted if o.answers.ours.constraint_seconds is not None]
         summary["quote_overhead"] = {
             "constraint_seconds_per_answer": _mean([s.constraint_seconds for s in spent], digits=3),
@@ -160,14 +171,19 @@ def summarize(outcomes: list[Any]) -> dict[str, Any]:
     return summary
 
 
-def _at_threshold(quoted: list[Any], threshold: float) -> dict[str, Any]:
-    """What quote mode gives when it declines at `threshold`: every span was decoded, so this is exact."""
+def _at_threshold(quoted: list[Any], threshold: float, subject: float = 0.0) -> dict[str, Any]:
+    """What quote mode gives when it declines at refusal probability `threshold` (and below `subject` coverage):
+    every span was decoded, so this is exact."""
+
+    def declines(s: Scored) -> bool:
+        return s.refuse_probability >= threshold or (s.subject_coverage is not None and s.subject_coverage < subject)
+
     answerable = [o.answers.ours for o in quoted if o.answerable]
     unanswerable = [o.answers.ours for o in quoted if not o.answerable]
     return {
-        "answerable_declined": _mean([s.refuse_probability >= threshold for s in answerable]),
-        "unanswerable_declined": _mean([s.refuse_probability >= threshold for s in unanswerable]),
-        "f1": _mean([(s.span_f1 or 0.0) if s.refuse_probability < threshold else 0.0 for s in answerable]),
+        "answerable_declined": _mean([declines(s) for s in answerable]),
+        "unanswerable_declined": _mean([declines(s) for s in unanswerable]),
+        "f1": _mean([0.0 if declines(s) else (s.span_f1 or 0.0) for s in answerable]),
     }
 
 
@@ -230,6 +246,12 @@ def table(summary: dict[str, Any]) -> list[str]:
             f"Quote decoding overhead: {overhead['constraint_seconds_per_answer']} s per answer working out the "
             f"allowed tokens, {_fmt(overhead['share_of_answer_time'])} of the answer time.",
         ]
+    if "subject_curve" in summary:
+        lines += ["", "| quote declines below subject coverage | answerable declined | unanswerable declined | F1 |"]
+        lines.append("| --- | --- | --- | --- |")
+        for t, row in summary["subject_curve"].items():
+            cells = [t, _fmt(row["answerable_declined"]), _fmt(row["unanswerable_declined"]), _fmt(row["f1"])]
+            lines.append("| " + " | ".join(cells) + " |")
     if "decline_curve" in summary:
         lines += ["", "| quote declines at refusal probability | answerable declined | unanswerable declined | F1 |"]
         lines.append("| --- | --- | --- | --- |")

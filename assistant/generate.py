@@ -40,9 +40,7 @@ class ChatModel(ABC):
     can_quote: bool = False
     """Whether `quote` can constrain this model's tokens (llama.cpp in process can; a remote server cannot)."""
 
-    def quote(
-        self, messages: list[Message], texts: list[str], *, max_tokens: int, question: str = ""
-    ) -> Quote | None:
+    def quote(self, messages: list[Message], texts: list[str], *, max_tokens: int, question: str = "") -> Quote | None:
         """The answer as a verbatim span of one of `texts` (or the refusal), the model choosing only where it
         starts and stops (`quote.decode`; a span of only the `question`'s words is not taken). None when this
         model's tokens cannot be constrained (a remote server)."""
@@ -96,9 +94,7 @@ class LlamaChatModel(ChatModel):
                 if close is not None:
                     close()
 
-    def quote(
-        self, messages: list[Message], texts: list[str], *, max_tokens: int, question: str = ""
-    ) -> Quote | None:
+    def quote(self, messages: list[Message], texts: list[str], *, max_tokens: int, question: str = "") -> Quote | None:
         with self._lock:
             constraint = SpanConstraint(texts, self._vocabulary(), max_tokens=max_tokens, question=question)
             prompt = self._chat_tokens(messages)

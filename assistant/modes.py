@@ -10,12 +10,12 @@ import logging
 from dataclasses import dataclass
 
 from ingest import Settings
-from ingest.stores.keyword import tokens
 
 from .calculate import Calculation, CalculationError, calculate
 from .generate import ChatModel
 from .prompt import NOT_FOUND, SYSTEM_PROMPT, Prompt
 from .quote import REFUSAL_MARK, Quote
+from .subject import coverage
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ class Answer:
     calculation: Calculation | None = None
     note: str = ""
     """Why the mode gave way (a calculation that did not check out), for the log and the eval."""
+    coverage: float | None = None
+    """For a quote: the share of what the question is about that its source mentions (`subject.coverage`)."""
 
 
 def quoted(model: ChatModel, prompt: Prompt, settings: Settings, question: str = "") -> Answer | None:
@@ -64,13 +66,19 @@ def quoted(model: ChatModel, prompt: Prompt, settings: Settings, question: str =
     found = model.quote(prompt.messages, prompt.texts, max_tokens=settings.max_quote_tokens, question=question)
     if found is None:
         return None
+    # How much of what the question is about the quoted source mentions (for a span decoded even when refused).
+    about = coverage(question, [prompt.texts[found.source - 1]]) if found.source is not None else None
     if found.refused or found.refuse_probability >= settings.quote_decline_threshold:
         log.info("Quote mode declined (refusal probability %.3f)", found.refuse_probability)
-        return Answer("quote", NOT_FOUND, declined=True, quote=found)
-    return Answer("quote", f"{found.text} [{found.source}]", quote=found)
+        return Answer("quote", NOT_FOUND, declined=True, quote=found, coverage=about)
+    if about is not None and about < settings.subject_min_coverage:
+        log.info("Quote for %r declined: its source [%s] is about something else", question, found.source)
+        note = "the source is about something else"
+        return Answer("quote", NOT_FOUND, declined=True, quote=found, note=note, coverage=about)
+    return Answer("quote", f"{found.text} [{found.source}]", quote=found, coverage=about)
 
 
-def computed(model: ChatModel, prompt: Prompt, question: str) -> Answer:
+def computed(model: ChatModel, prompt: Prompt, settings: Settings, question: str) -> Answer:
     """The answer as a checked calculation over figures the sources state (`calculate`)."""
     reply = "".join(model.stream(prompt.messages, max_tokens=96, temperature=0.0)).strip()
     if reply.upper().startswith(REFUSAL_MARK):
@@ -81,30 +89,7 @@ def computed(model: ChatModel, prompt: Prompt, question: str) -> Answer:
         log.info("Calculation for %r did not check out: %s (reply %r)", question, exc, reply)
         return Answer("compute", "", note=str(exc))
     cited = [prompt.texts[f.source - 1] for f in calculation.figures if f.source is not None]
-    if not about_the_question(question, cited):
+    if coverage(question, cited) < settings.subject_min_coverage:
         log.info("Calculation for %r used figures from sources about something else", question)
         return Answer("compute", NOT_FOUND, declined=True, note="the figures are about something else")
     return Answer("compute", calculation.text(), calculation=calculation)
-
-
-#: Words of a question that say what to compute or ask, not what it is about.
-_HOW = frozenset(
-    tokens(
-        [
-            "what which who whom whose when where why how many much is are was were do does did have has had the "
-            "percentage percent change difference increase decrease growth ratio proportion average mean sum total "
-            "combined value amount number year years between from to in of and over than compared vs by rate "
-            "annual yearly quarter quarterly fiscal fy"
-        ]
-    )[0]
-)
-
-
-def about_the_question(question: str, texts: list[str]) -> bool:
-    """Whether the sources a calculation took its figures from mention at least half of what the question is
-    about (its words other than question and arithmetic words, stemmed); a question with no such words passes."""
-    subject = {w for w in tokens([question])[0] if w not in _HOW and not w.isdigit()}
-    if not subject or not texts:
-        return True
-    found = set(tokens([" ".join(texts)])[0])
-    return len(subject & found) >= len(subject) / 2

@@ -161,6 +161,14 @@ class Settings(BaseSettings):
         "why/how/summaries are free text from page-level context. `quote` quotes every question; `free` writes "
         "every answer as free text (the behaviour before answer modes).",
     )
+    subject_min_coverage: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="A quote or a calculation is declined when the sources it took its words or figures from "
+        "mention less than this share of what an English question is about (its words weighted by rarity; "
+        "assistant/subject.py). Fitted on SQuAD and the off-topic questions (README).",
+    )
     quote_decline_threshold: float = Field(
         0.85,
         ge=0.0,

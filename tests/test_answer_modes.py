@@ -13,6 +13,7 @@ from assistant.citations import check_citations
 from assistant.eval_answers import numeric_match
 from assistant.quote import SpanConstraint, Vocabulary, _collapse, decode
 from assistant.route import route
+from ingest import Settings
 
 from .conftest import QuotingChatModel
 
@@ -238,18 +239,56 @@ def test_the_source_card_highlights_exactly_the_quoted_span(settings, embedder) 
 
 def test_a_calculation_over_figures_about_something_else_is_declined() -> None:
     from assistant import NOT_FOUND
-    from assistant.modes import about_the_question
-
-    assert not about_the_question("What is the percentage change in the population of Mars colonies?",
-                                  ["Revenue was 1,578,173 and 1,073,229 (in thousands)."])  # fmt: skip
-    assert about_the_question("What is the percentage change in Other from 2018?", ["| Other | 44.1 | 56.7 |"])
     from assistant.modes import computed
     from assistant.prompt import Prompt
+    from assistant.subject import coverage
 
+    assert coverage("What is the percentage change in the population of Mars colonies?",
+                    ["Revenue was 1,578,173 and 1,073,229 (in thousands)."]) == 0.0  # fmt: skip
+    assert coverage("What is the percentage change in Other from 2018?", ["| Other | 44.1 | 56.7 |"]) == 1.0
+    settings = Settings()
     texts = ["Hotel nights are reimbursed up to 180 euros per night in capital cities and 140 euros elsewhere."]
     prompt = Prompt([{"role": "user", "content": "?"}], [], 0, texts)
     model = QuotingChatModel(replies=["(180 - 140) / 140 * 100", "(180 - 140) / 140 * 100"])
-    off = computed(model, prompt, "What is the percentage change in the number of Martian colonists?")
+    off = computed(model, prompt, settings, "What is the percentage change in the number of Martian colonists?")
     assert off.declined and off.text == NOT_FOUND and "something else" in off.note
-    on = computed(model, prompt, "By what percentage do hotel night limits in capital cities exceed the others?")
+    on = computed(
+        model, prompt, settings, "By what percentage do hotel night limits in capital cities exceed the others?"
+    )
     assert not on.declined and on.text.startswith("28.57 % [1]")
+
+
+def test_a_quote_from_a_source_about_something_else_is_declined() -> None:
+    """A quote is checked against what the question is about: asked about a mountain the collection does not
+    mention, a height quoted from an article on a city is declined; asked about the city, it is the answer."""
+    from assistant import NOT_FOUND
+    from assistant.modes import Answer, quoted
+    from assistant.prompt import Prompt
+
+    texts = ["Warsaw lies on the Vistula. The Palace of Culture and Science rises 237 metres over the city centre."]
+    prompt = Prompt([{"role": "user", "content": "?"}], [], 0, texts)
+
+    def ask(question: str, settings: Settings | None = None) -> Answer:
+        answer = quoted(QuotingChatModel(quotes=["237 metres"]), prompt, settings or Settings(), question)
+        assert answer is not None
+        return answer
+
+    off = ask("How tall is Mount Aconcagua in metres?")
+    assert off.declined and off.text == NOT_FOUND and "something else" in off.note
+    on = ask("How tall is the Palace of Culture and Science in Warsaw?")
+    assert not on.declined and on.text == "237 metres [1]"
+    # Not judged: a question in another language than English; and a check turned off.
+    assert ask("¿Qué altura tiene el Aconcagua?").text == "237 metres [1]"
+    assert not ask("How tall is Mount Aconcagua?", Settings(subject_min_coverage=0.0)).declined
+
+
+def test_subject_weights_rare_words_over_common_ones() -> None:
+    from assistant.subject import coverage, language, subject
+
+    weights = subject("What is the boiling point of tungsten?")
+    assert weights["tungsten"] > weights["point"] and "what" not in weights
+    assert language("¿Cuál es la capital de Mongolia?") == "es" and language("员工假期有多少天？") is None
+    assert language("Wie viele Einwohner hat Berlin?") == "de"
+    assert coverage("What is the boiling point of tungsten?", ["Tungsten boils at 5,555 °C."]) > 0.8
+    assert coverage("What is the boiling point of tungsten?", ["Water boils at 100 °C at sea level."]) < 0.4
+    assert coverage("Wo liegt der Aconcagua?", ["Warsaw lies on the Vistula."]) == 1.0  # not English: not judged

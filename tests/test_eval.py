@@ -179,5 +179,8 @@ def test_answers_are_scored_per_mode_against_the_plain_prompt(
     assert summary["ours_by_type"]["arithmetic"]["numeric_accuracy"] == 1.0
     assert plain["questions"] == 3 and plain["f1"] is not None
     assert summary["decline_curve"]["1.01"]["answerable_declined"] == 0.0
+    # The quoted vacation days come from the handbook's vacation section: every subject word found there.
+    assert summary["subject_curve"]["0.60"]["answerable_declined"] == 0.0
     table = evaluation.markdown(evaluation.summarize(run))
+    assert "| quote declines below subject coverage |" in table
     assert "| answers | ours (routed) | plain prompt |" in table and "Routed: compute 1" in table

@@ -53,7 +53,7 @@ def grown_more(store: FaissCollection, size: int, name: str = "more", seed: int 
 
 
 def test_search_across_segments_equals_brute_force(tmp_path: Path) -> None:
-    store, vectors = grown(tmp_path, [300, 10, 12, 5])
+    _store, vectors = grown(tmp_path, [300, 10, 12, 5])
     reopened = FaissCollection.open(tmp_path, CONFIG)
     assert len(reopened._index.indexes) == 4
     rng = np.random.default_rng(5)
