@@ -1,8 +1,8 @@
 """Source cards: the sentences of a passage that match the question, the original file, and its page as an image.
 
-The page is drawn (and cut out as a one-page PDF) by pdfium in the worker process of `ingest.isolate`, with a
-time limit and a memory cap, and within the pixel caps of `ingest.render`: a hostile PDF costs the app a message,
-never its memory or its responsiveness.
+The page is drawn (and cut out as a one-page PDF) by pdfium, and a slide by python-pptx and Pillow, in the worker
+process of `ingest.isolate`, with a time limit and a memory cap, and within the pixel caps of `ingest.render`: a
+hostile PDF or deck costs the app a message, never its memory or its responsiveness.
 
 Nothing here trusts a file name: a document's file is found by its content hash (an upload's stored name) or by
 the path recorded when it was indexed, and is used only if its bytes still hash to the document's id.
@@ -21,8 +21,8 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 from ingest import DocumentInfo, Settings
 from ingest.files import sha256_file
 from ingest.isolate import IsolatedParser, shared_parser
-from ingest.loaders import kind_of
 from ingest.render import DEFAULT_WIDTH_PX
+from ingest.render import page_kind as _sniffed_page_kind
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])|\n{2,}|\n(?=\s*[-*•]\s)")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -97,10 +97,26 @@ def locate(document: DocumentInfo, settings: Settings) -> Path | None:
     return None
 
 
+_kinds: dict[tuple[str, int, int], str | None] = {}
+
+
+def page_kind(path: Path) -> str | None:
+    """The file's kind when its pages (or slides) can be drawn for its source card ("pdf" or "pptx"), else None:
+    by the same sniffing function ingestion uses (`ingest.loaders.sniff`, through `ingest.render.page_kind`), once
+    per version of the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _kinds:
+        _kinds[key] = _sniffed_page_kind(path)
+    return _kinds[key]
+
+
 def is_pdf(path: Path) -> bool:
     """Whether the file is a PDF, by the same sniffing function ingestion uses (`ingest.loaders.sniff`)."""
-    with path.open("rb") as handle:
-        return kind_of(handle.read(1024)) == "pdf"
+    return page_kind(path) == "pdf"
 
 
 def _renderer(settings: Settings) -> IsolatedParser:
@@ -122,9 +138,10 @@ def _in_worker(op: str, path: Path, page: int, settings: Settings, doing: str, *
 
 
 def render_page(path: Path, page: int, settings: Settings, *, width: int = DEFAULT_WIDTH_PX) -> bytes:
-    """PNG of one 1-based PDF page, `width` pixels wide or less: never more than `ingest.render.MAX_SIDE_PX` on its
-    longest side nor `MAX_PIXELS` in all, whatever size the page claims. Drawn by pdfium in the worker process;
-    DocumentError, whose `reason` says why, when the page cannot be drawn in time, in memory, or at all."""
+    """PNG of one 1-based PDF page (or slide of a deck: `ingest.slide_render`), `width` pixels wide or less: never
+    more than `ingest.render.MAX_SIDE_PX` on its longest side nor `MAX_PIXELS` in all, whatever size the page
+    claims. Drawn in the worker process; DocumentError, whose `reason` says why, when the page cannot be drawn in
+    time, in memory, or at all."""
     return _in_worker("render_page", path, page, settings, f"drawing page {page}", width=width)
 
 

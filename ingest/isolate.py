@@ -5,8 +5,8 @@ one file at a time; a file that hangs or blows up the memory kills the worker, n
 reported as failed with its reason. The worker is started once and reused, and started again after a kill.
 
 The same worker runs the other work on untrusted files, each an operation named in `OPERATIONS`: "load" (parse a
-file), "prepare" (parse, split into passages and flag them: `ingest.prepare`), "render_page" (draw a PDF page as a
-PNG) and "page_pdf" (cut a page out as a PDF): see `ingest.render`.
+file), "prepare" (parse, split into passages and flag them: `ingest.prepare`), "render_page" (draw a PDF page or a
+slide as a PNG) and "page_pdf" (cut a page out as a PDF): see `ingest.render`.
 A request is a JSON frame and a bytes frame; so is a reply. Nothing crosses the pipes as a pickle.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -254,7 +255,7 @@ def worker_options(request: dict[str, Any], started: float) -> Any:
     options = LoadOptions.from_json(request.get("options"))
     budget = request.get("options", {}).get("budget_s")
     if budget:
-        options = LoadOptions(options.ocr, options.ocr_languages, started + float(budget))
+        options = dataclasses.replace(options, deadline=started + float(budget))
     return options
 
 
@@ -266,7 +267,7 @@ def _prepare(request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], byte
 
 
 def _render_page(request: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
-    return {}, render.render_png(request["path"], request["page"], request["width"], request["source"])
+    return {}, render.draw_page(request["path"], request["page"], request["width"], request["source"])
 
 
 def _page_pdf(request: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:

@@ -1,4 +1,5 @@
-"""Drawing one PDF page as a PNG, and cutting it out as a PDF of its own, with pdfium, within a pixel budget.
+"""Drawing one PDF page as a PNG, and cutting it out as a PDF of its own, with pdfium, within a pixel budget
+(and a slide, by `ingest.slide_render`, within the same budget).
 
 These are the pure functions the isolated worker runs (`ingest.isolate`); the app never calls them in its own
 process. The worker adds the wall-clock timeout and the memory cap; this module makes sure the bitmap itself is
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 from typing import Any
 
 from .errors import DocumentError
@@ -51,6 +53,33 @@ def bitmap_size(width_pt: float, height_pt: float, scale: float) -> tuple[int, i
 
 def _fits(width_px: int, height_px: int) -> bool:
     return max(width_px, height_px) <= MAX_SIDE_PX and width_px * height_px <= MAX_PIXELS
+
+
+#: The kinds of file (`ingest.loaders.sniff`) whose pages `draw_page` draws: PDF pages, and slides.
+DRAWN_KINDS = ("pdf", "pptx")
+
+
+def page_kind(path: str | Path) -> str | None:
+    """The file's kind when its pages can be drawn (one of `DRAWN_KINDS`), by `ingest.loaders.kind_of`, the one
+    test of a file's type (a ZIP container is read whole: sniffing looks at its members); None for other files."""
+    from .loaders import kind_of
+
+    with open(path, "rb") as handle:
+        data = handle.read(1024)
+        if data.startswith(b"PK\x03\x04"):
+            data += handle.read()
+    kind = kind_of(data)
+    return kind if kind in DRAWN_KINDS else None
+
+
+def draw_page(path: str, page: int, width_px: int = DEFAULT_WIDTH_PX, source: str = "") -> bytes:
+    """PNG of one 1-based page of a PDF (`render_png`) or slide of a deck (`ingest.slide_render`), by the file's
+    sniffed type, about `width_px` wide and within the same pixel caps; DocumentError with the reason otherwise."""
+    if page_kind(path) == "pptx":
+        from .slide_render import render_slide
+
+        return render_slide(path, page, width_px, source or path)
+    return render_png(path, page, width_px, source)
 
 
 def render_png(path: str, page: int, width_px: int = DEFAULT_WIDTH_PX, source: str = "") -> bytes:

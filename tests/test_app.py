@@ -347,6 +347,24 @@ def test_an_uploaded_pdf_shows_its_page_in_the_chat(app_env: ScriptedChatModel, 
     assert not app.exception and len(app.image) == 1
 
 
+def test_a_cited_slide_is_drawn_on_its_source_card(
+    app_env: ScriptedChatModel, settings: Settings, tmp_path: Path
+) -> None:
+    from tests.test_slide_render import build_deck
+
+    ingest(collect_sources([build_deck(tmp_path / "terns.pptx")]), settings, HashEmbedder())
+    app = run_app()
+    app.chat_input[0].set_value("How many kilometres do arctic terns migrate between the poles?").run()
+    cite = app.button_group(key="cite-1")
+    assert cite.options[0].endswith("slide 2"), cite.options
+    cite.set_value(1).run()
+    assert not app.exception and len(app.image) == 1, "the slide, drawn in the worker"
+    labels = [b.label for b in app.get("download_button")]
+    assert "Download the whole file" in labels and not any("(PDF)" in label for label in labels), "PDF pages only"
+    next(b for b in app.button if b.label == "Open slide 2").click().run()
+    assert not app.exception and len(app.image) == 2, "the slide, full size in the app"
+
+
 def test_delete_removes_a_document(handbook_app: AppTest, settings: Settings, tmp_path: Path) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\nThe lab report is due on Friday.")

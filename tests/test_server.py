@@ -196,6 +196,21 @@ def test_a_pdf_upload_gets_a_page_image(team: Team, tmp_path: Path) -> None:
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
 
 
+def test_a_deck_upload_gets_slide_images_and_no_page_pdf(team: Team, tmp_path: Path) -> None:
+    from tests.test_slide_render import build_deck
+
+    deck = build_deck(tmp_path / "terns.pptx").read_bytes()
+    files = [("files", ("terns.pptx", deck, "application/octet-stream"))]
+    report = team.client.post("/v1/collections/alpha/documents", files=files, headers=team.auth("alpha")).json()
+    assert report["files"][0]["status"] == "indexed"
+    hit = team.client.post("/v1/collections/alpha/search", json={"query": "arctic terns"}, headers=team.auth("alpha"))
+    doc = hit.json()["sources"][0]["doc_id"]
+    pages = f"/v1/collections/alpha/documents/{doc}/pages"
+    image = team.client.get(f"{pages}/2/image", headers=team.auth("alpha"))
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    assert team.client.get(f"{pages}/2/pdf", headers=team.auth("alpha")).status_code == 415
+
+
 def test_turns_at_the_model_go_round_robin_by_key() -> None:
     import asyncio
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.evidence import highlight, is_pdf, locate, page_pdf
+from assistant.evidence import highlight, locate, page_kind, page_pdf
 from assistant.titles import document_titles
 from assistant.ui import safe_markdown
 from ingest import (
@@ -109,7 +109,8 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
         document = store.documents.get(str(record.get("doc_id", "")))
         path = locate(document, settings) if document is not None else None
         page = record.get("page")
-        with_page = path is not None and page is not None and is_pdf(path)
+        kind = page_kind(path) if path is not None and page is not None else None
+        with_page, noun = kind is not None, "slide" if kind == "pptx" else "page"  # a PDF page, or a slide
         text, picture = st.columns([3, 2]) if with_page else (st.container(), None)
         text.markdown(f"{citation_title(record)} · similarity {record['score']:.2f}")
         text.caption(safe_markdown(f"File: {record['source']}"))
@@ -129,17 +130,18 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
             return
         name = display_name(str(record["source"]))
         if with_page and picture is not None:
-            if picture.button(f"Open page {page}", key=f"{key}-open", icon=":material/zoom_in:"):
-                page_dialog(str(path), document.doc_id, int(page), name)  # type: ignore[arg-type]
+            if picture.button(f"Open {noun} {page}", key=f"{key}-open", icon=":material/zoom_in:"):
+                page_dialog(str(path), document.doc_id, int(page), name, noun)  # type: ignore[arg-type]
             try:
                 image = page_image(str(path), document.doc_id, int(page))  # type: ignore[arg-type]
                 if isinstance(image, str):  # a page the worker could not draw: say why, keep the rest of the card
                     picture.caption(safe_markdown(image))
                 else:
-                    picture.image(image, caption=f"Page {page}")
+                    picture.image(image, caption=f"{noun.capitalize()} {page}")
             except Exception as exc:  # anything else: say so, keep the rest of the card
-                log.warning("Could not render %s page %s: %s", path, page, exc)
-                picture.caption(f"Page {page} could not be drawn ({type(exc).__name__}).")
+                log.warning("Could not render %s %s %s: %s", path, noun, page, exc)
+                picture.caption(f"{noun.capitalize()} {page} could not be drawn ({type(exc).__name__}).")
+        if kind == "pdf":
             text.download_button(
                 f"Download page {page} (PDF)",
                 data=lambda: page_pdf(path, int(page), settings),  # type: ignore[arg-type]
@@ -151,9 +153,9 @@ def source_card(record: dict[str, Any], question: str, settings: Settings, store
 
 
 @st.dialog("Page", width="large")
-def page_dialog(path: str, doc_id: str, page: int, name: str) -> None:
-    """The page at full width, in the app."""
-    st.caption(safe_markdown(f"{name}, page {page}"))
+def page_dialog(path: str, doc_id: str, page: int, name: str, noun: str = "page") -> None:
+    """The page (or slide) at full width, in the app."""
+    st.caption(safe_markdown(f"{name}, {noun} {page}"))
     image = page_image(path, doc_id, page)
     if isinstance(image, str):
         st.caption(safe_markdown(image))

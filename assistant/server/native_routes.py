@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field
 from ingest import DocumentError, FileReport, IndexStoreError, Settings, ingest, save_upload
 from ingest.manage import create_collection, delete_collection, delete_documents
 from ingest.names import COLLECTION_PATTERN
+from ingest.render import DRAWN_KINDS
 
-from ..evidence import is_pdf, locate, page_pdf, render_page
+from ..evidence import locate, page_kind, page_pdf, render_page
 from .auth import KeyDep, Readable, Writable, check_write, service_of
 from .service import Service, source_json
 
@@ -116,13 +117,13 @@ def search(collection: Readable, body: SearchRequest, request: Request) -> dict[
 
 @router.get(
     "/collections/{collection}/documents/{doc_id}/pages/{page}/image",
-    summary="A source's PDF page as a PNG",
+    summary="A source's PDF page (or slide of a PPTX deck) as a PNG",
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
 def page_image(collection: Readable, doc_id: str, page: int, request: Request, width: int = 900) -> Response:
     service = _existing(request, collection)
-    path = _pdf_page(service, collection, doc_id, page)
+    path = _pdf_page(service, collection, doc_id, page, kinds=DRAWN_KINDS)
     png = _render(lambda: render_page(path, page, service.settings, width=max(100, min(width, 2000))))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
@@ -158,13 +159,13 @@ def _document(service: Service, collection: str, doc_id: str) -> Any:
     return document
 
 
-def _pdf_page(service: Service, collection: str, doc_id: str, page: int) -> Any:
+def _pdf_page(service: Service, collection: str, doc_id: str, page: int, kinds: tuple[str, ...] = ("pdf",)) -> Any:
     document = _document(service, collection, doc_id)
     path = locate(document, service.settings)
     if path is None:
         raise HTTPException(404, "The document's file is no longer on the server (moved or changed since indexing).")
-    if not is_pdf(path):
-        raise HTTPException(415, "Pages can be shown for PDF documents only.")
+    if page_kind(path) not in kinds:
+        raise HTTPException(415, f"Pages can be shown for {' and '.join(k.upper() for k in kinds)} documents only.")
     if not 1 <= page <= max(document.pages, 1):
         raise HTTPException(404, f"The document has pages 1 to {document.pages}.")
     return path

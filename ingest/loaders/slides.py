@@ -16,7 +16,9 @@ MAX_GROUP_DEPTH = 32
 MAX_SLIDES = 5_000
 
 
-def load_pptx(data: bytes, source: str, options: LoadOptions) -> Loaded:
+def open_deck(data: bytes, source: str) -> Any:
+    """The deck (python-pptx), once its archive and XML parts have passed `safezip`'s checks; DocumentError
+    otherwise. The one way a deck is opened: to read its text here, to draw a slide in `ingest.slide_render`."""
     from pptx import Presentation
 
     archive = check_archive(data, source, "PowerPoint deck")
@@ -27,7 +29,18 @@ def load_pptx(data: bytes, source: str, options: LoadOptions) -> Loaded:
         "PowerPoint deck",
     )
     try:
-        deck = Presentation(io.BytesIO(data))
+        return Presentation(io.BytesIO(data))
+    except MemoryError:
+        raise
+    except Exception as exc:  # python-pptx, zipfile and lxml each fail their own way on a damaged deck
+        raise DocumentError(
+            source, f"not a readable PowerPoint deck ({type(exc).__name__}: {str(exc)[:160]})."
+        ) from exc
+
+
+def load_pptx(data: bytes, source: str, options: LoadOptions) -> Loaded:
+    deck = open_deck(data, source)
+    try:
         slides = list(deck.slides)
         if len(slides) > MAX_SLIDES:
             raise DocumentError(source, f"a deck of {len(slides):,} slides, more than {MAX_SLIDES:,}.")
