@@ -40,12 +40,15 @@ def connect(uri: str, token: str = "") -> Any:
     logging.getLogger("pymilvus").setLevel(logging.ERROR)  # paged queries warn about Lite's clock on every page
     if is_local(uri):  # Lite's in-process server logs a traceback for the clock call it lacks; pymilvus copes
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        from .milvus_lite_search import install
+
+        install()  # the engine runs in this process: its search without the per-row Python loops
     try:
         return MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
     except MilvusException as exc:
         hint = (
             " Milvus Lite lets one process open a database at a time: stop the other process (the app, another"
-            " ingest), or serve the file to both with `python -m milvus_lite server --data-dir "
+            " ingest), or serve the file to both with `python -m ingest.stores.milvus_lite_search server --data-dir "
             f"{uri} --host 127.0.0.1` and set DOCQA_MILVUS_URI=http://127.0.0.1:19530."
             if is_local(uri)
             else " Check that the server is running and DOCQA_MILVUS_TOKEN is right."
