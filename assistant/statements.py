@@ -101,11 +101,20 @@ def statement_pages(chunks: Iterable[Chunk]) -> dict[tuple[str, int], str]:
 
 def statement_of(text: str) -> str | None:
     """`balance`, `income` or `cash` when `text` (a page) is that statement, else None: the statement's name
-    near the top, not inside a sentence, on a page made mostly of numbers."""
+    near the top, not inside a sentence, on a page made mostly of numbers. (The title is looked for first: it reads
+    300 characters, the numbers the whole page, and most pages have no such title.)"""
+    kind = _titled(text[:_TITLE_WITHIN])
+    if kind is None:
+        return None
     numbers = len(_NUMBER.findall(text))
     if numbers < MIN_NUMBERS or numbers < MIN_NUMBERS_PER_WORD * len(_WORD.findall(text)):
         return None
-    for match in _TITLE.finditer(text[:_TITLE_WITHIN]):
+    return kind
+
+
+def _titled(top: str) -> str | None:
+    """The statement whose name stands in `top` as a title, not inside a sentence."""
+    for match in _TITLE.finditer(top):
         before = (match.group(1) or "").strip()
         if before and _MENTION.search(before):
             continue
