@@ -99,11 +99,12 @@ def evaluate(
     cache_dir: Path | None = None,
     plain: int = 0,
     within_doc: bool = False,
+    where: dict[str, str] | None = None,
 ) -> Run:
     passages = load_passages(dataset / "passages.jsonl")
     questions: list[Question] = []
     for path, limit in question_files:
-        loaded = load_questions(path, passages)
+        loaded = [q for q in load_questions(path, passages) if matches(q, where or {})]
         if limit is not None and limit < len(loaded):
             keep = sorted(random.Random(seed).sample(range(len(loaded)), limit))
             loaded = [loaded[i] for i in keep]
@@ -111,6 +112,8 @@ def evaluate(
     docs = docs or _docs_folder(dataset)
     sources = collect_sources([docs])
     run = Run(dataset.name, settings.model_dump(mode="json"), generated=generate, baseline=baseline)
+    if where:
+        run.notes.append(f"{len(questions)} questions where " + ", ".join(f"{k}={v}" for k, v in where.items()))
 
     started = time.perf_counter()
     report = ingest(sources, settings, embedder_for(settings))
@@ -365,6 +368,18 @@ def _seconds(value: float | None) -> str | None:
     return None if value is None else f"{value:.1f}"
 
 
+def matches(question: Question, where: dict[str, str]) -> bool:
+    """Whether each `meta` field named in `where` has the given value (compared as text)."""
+    return all(str(question.meta.get(key)) == value for key, value in where.items())
+
+
+def _where(spec: str) -> tuple[str, str]:
+    key, sep, value = spec.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {spec!r}")
+    return key.strip(), value.strip()
+
+
 def _docs_folder(dataset: Path) -> Path:
     for name in ("pdfs", "articles", "docs"):
         if (dataset / name).is_dir():
@@ -388,6 +403,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--docs", type=Path, help="documents folder (default DATASET/pdfs or DATASET/articles)")
     parser.add_argument("--limit", type=int, help="sample N questions from each file (seeded)")
+    parser.add_argument(
+        "--where",
+        type=_where,
+        action="append",
+        metavar="FIELD=VALUE",
+        help="only questions whose meta FIELD is VALUE, e.g. source_chunk_type=Table (repeatable; before --limit)",
+    )
     parser.add_argument("--no-generate", action="store_true", help="measure retrieval only")
     parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain tutorial pipeline")
     parser.add_argument(
@@ -437,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir=args.out / "baseline-cache" if args.baseline_cache else None,
             plain=args.plain,
             within_doc=args.within_doc,
+            where=dict(args.where or []),
         )
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

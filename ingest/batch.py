@@ -20,7 +20,8 @@ from .files import read_file, sha256_bytes
 from .instructions import mark_instructions
 from .isolate import shared_parser
 from .load import check_bytes, load_bytes
-from .loaders import LoadOptions
+from .loaders import LoadOptions, kind_of, loader
+from .loaders.registry import OCR_OPTIONS
 from .names import unique_names
 from .prepare import chunker_request
 from .settings import Settings
@@ -97,11 +98,10 @@ class Run:
             return FileReport(item.source, "duplicate", reason=f"same content as {self.seen[doc_id]}")
         self.paths[doc_id] = os.path.realpath(item.path)
         existing = None if self.rebuild else self.store.documents.get(doc_id)
-        reread = existing is not None and self._read_differently(existing)
+        reread = existing is not None and self._read_differently(existing, kind_of(data, item.path.suffix.lower()))
         why = ""
-        if reread and existing is not None:  # same bytes, but what made its text changed (OCR, text cleaning)
-            why = "read again: " + ("the text cleaning changed" if existing.text_version != TEXT_VERSION else
-                                    "the OCR settings changed")  # fmt: skip
+        if reread and existing is not None:  # same bytes, but what made its text changed (OCR, tables, cleaning)
+            why = "read again: " + self._why(existing)
             existing = None
         if existing is not None:
             self.seen[doc_id] = item.source
@@ -131,18 +131,29 @@ class Run:
         )
         return report
 
-    def _read_differently(self, existing: DocumentInfo) -> bool:
+    def _read_differently(self, existing: DocumentInfo, kind: str | None) -> bool:
         """Whether the loader settings now in force would give this document another text: those it recorded
-        differ, or it was indexed with pages left empty that OCR, now on, would read."""
+        differ (or its loader's options it could not record, being older), or it was indexed with pages left
+        empty that OCR, now on, would read."""
         options = self.load_options()
         if existing.text_version != TEXT_VERSION:  # read before the text cleaning it would now get
             return True
-        if existing.loader:
-            return existing.loader != options.recorded()
-        return bool(options.ocr and existing.empty_pages)
+        if options.changes(existing.loader, loader(kind).options if kind else ()):
+            return True
+        return "ocr" not in existing.loader and bool(options.ocr and existing.empty_pages)
+
+    def _why(self, existing: DocumentInfo) -> str:
+        if existing.text_version != TEXT_VERSION:
+            return "the text cleaning changed"
+        current, recorded = self.load_options(), existing.loader
+        ocr = any(key in recorded and current.recorded((key,))[key] != recorded[key] for key in OCR_OPTIONS)
+        ocr = ocr or ("ocr" not in recorded and current.ocr and bool(existing.empty_pages))
+        return "the OCR settings changed" if ocr else "the PDF table setting changed"
 
     def load_options(self) -> LoadOptions:
-        return LoadOptions(ocr=self.settings.ocr, ocr_languages=self.settings.ocr_languages)
+        return LoadOptions(
+            ocr=self.settings.ocr, ocr_languages=self.settings.ocr_languages, pdf_tables=self.settings.pdf_tables
+        )
 
     def _options_request(self) -> dict[str, Any]:
         """The loader options for the worker, with the time it may spend on OCR before reporting pages unread."""
@@ -162,7 +173,7 @@ class Run:
         suffix, max_bytes = item.path.suffix.lower(), self._max_bytes()
         deadline = time.monotonic() + self.settings.parse_timeout_s
         if not self.settings.isolate_parsing:
-            options = LoadOptions(self.settings.ocr, self.settings.ocr_languages, deadline)
+            options = replace(self.load_options(), deadline=deadline)
             document = load_bytes(data, item.source, suffix=suffix, max_bytes=max_bytes, options=options)
             return document, mark_instructions(self.chunker().split(document, deadline=deadline))
         check_bytes(data, item.source, max_bytes)  # no worker round trip for what is refused anyway

@@ -9,6 +9,7 @@ from .cleanup import clean_pages
 from .errors import DocumentError
 from .files import check_size, read_file, sha256_bytes
 from .loaders import LoadOptions, loader, looks_like_pdf, sniff, supported_suffixes
+from .loaders.registry import OCR_OPTIONS
 from .loaders.text import HTML_SUFFIXES, MARKDOWN_SUFFIXES
 from .loaders.text import TEXT_SUFFIXES as _PLAIN_SUFFIXES
 from .types import LoadedDocument
@@ -72,8 +73,15 @@ def load_bytes(
         pages=pages,
         size_bytes=len(data),
         warnings=warnings,
-        loader=options.recorded() if touched or kind == "image" else {},
+        loader=_recorded(options, chosen.options, touched or kind == "image"),
     )
+
+
+def _recorded(options: LoadOptions, names: tuple[str, ...], ocr: bool) -> dict[str, object]:
+    """What a document records of the options that made its text: OCR's when it touched the document, the
+    loader's others (PDF tables) always."""
+    record = options.recorded() if ocr else {}
+    return record | options.recorded(tuple(name for name in names if name not in OCR_OPTIONS))
 
 
 def _short(title: str, limit: int = 200) -> str:

@@ -205,6 +205,11 @@ class Settings(BaseSettings):
         description="Tesseract language packs joined by '+', e.g. `eng+deu+spa+rus+chi_sim` (installed by "
         "`make ocr`). Changing them re-reads the OCR'd documents on the next ingest.",
     )
+    pdf_tables: bool = Field(
+        False,
+        description="Find tables in PDFs with pdfplumber (pages whose text layer looks tabular) and keep each whole, "
+        "its rows tagged with the header. Turning it on or off re-reads the PDFs on the next ingest.",
+    )
 
     # Ingestion limits.
     max_file_mb: float = Field(200.0, gt=0, description="Files larger than this are refused.")

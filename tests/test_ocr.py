@@ -40,7 +40,7 @@ def test_a_scanned_pdf_is_read_and_marked(tmp_path: Path) -> None:
     document = load_bytes(scanned_pdf(tmp_path), "scan.pdf", suffix=".pdf")
     assert document.ocr_pages == [1, 2] and not document.empty_pages
     assert "vacation days" in document.pages[0].text and "Expense reports" in document.pages[1].text
-    assert document.loader == {"ocr": True, "ocr_languages": "eng"}
+    assert document.loader == {"ocr": True, "ocr_languages": "eng", "pdf_tables": LoadOptions().pdf_tables}
 
 
 def test_a_scanned_pdf_with_ocr_off_says_how_to_read_it(tmp_path: Path) -> None:
@@ -102,7 +102,8 @@ def test_ocr_on_rereads_the_files_it_affects_and_citations_say_ocr(
     assert status["mixed.pdf"].ocr_pages == [2] and status["notes.md"].status == "unchanged"
     store = open_index(settings, embedder)
     info = next(d for d in store.documents.values() if d.source == "mixed.pdf")
-    assert info.ocr_pages == [2] and info.loader == {"ocr": True, "ocr_languages": "eng"}
+    assert info.ocr_pages == [2]
+    assert info.loader == {"ocr": True, "ocr_languages": "eng", "pdf_tables": settings.pdf_tables}
     scanned = [c for c in store.chunks if c.page == 2]
     assert scanned and "vacation days" in scanned[0].text
     assert ScoredChunk(scanned[0], 1.0).citation() == "mixed.pdf, p. 2 (OCR)"

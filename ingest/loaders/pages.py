@@ -41,9 +41,11 @@ def tagged_row(header: Sequence[str], row: Sequence[str]) -> str:
     return "; ".join(parts)
 
 
-def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
+def table_lines(rows: Sequence[Sequence[str]], *, repeated_cells_merged: bool = True) -> list[str]:
     """A table's rows as lines tagged with its header: the first row with any text. A table of one row, or
-    whose first row repeats in every row, is given as plain rows."""
+    whose first row repeats in every row, is given as plain rows. `repeated_cells_merged`: a value repeated
+    along a row is one merged cell (python-docx, python-pptx), given once; PDFs draw each cell, so two equal
+    figures in a row stay two."""
     rows = [[cell_text(c) for c in row] for row in rows]
     rows = [row for row in rows if any(row)]
     if not rows:
@@ -55,7 +57,7 @@ def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
     names = [name if name not in header[:i] else "" for i, name in enumerate(header)]
     lines = [" | ".join(dict.fromkeys(c for c in header if c))]
     for row in body:
-        deduplicated = [c if c not in row[:i] else "" for i, c in enumerate(row)]
+        deduplicated = [c if c not in row[:i] else "" for i, c in enumerate(row)] if repeated_cells_merged else row
         line = tagged_row(names, deduplicated)
         if line:
             lines.append(line)
@@ -80,8 +82,9 @@ class PageBuilder:
         if text:
             self._append(f"{'#' * max(1, min(level, 6))} {text}")
 
-    def table(self, rows: Iterable[Sequence[object]]) -> None:
-        lines = [clean_text(line).strip() for line in table_lines([list(r) for r in rows])]
+    def table(self, rows: Iterable[Sequence[object]], *, repeated_cells_merged: bool = True) -> None:
+        rows = [list(r) for r in rows]
+        lines = [clean_text(line).strip() for line in table_lines(rows, repeated_cells_merged=repeated_cells_merged)]
         lines = [line for line in lines if line]
         if lines:
             start = self._append("\n".join(lines))

@@ -1,5 +1,6 @@
-"""PDFs: the text layer page by page (`ingest.pdf`), OCR for pages without one or with a garbage one, and tables
-found by pdfplumber kept whole (`ingest.loaders.pdftables`)."""
+"""PDFs: the text layer page by page (`ingest.pdf`, pypdf with pdfium where pypdf stops), OCR for pages without one
+or with a garbage one, and (with `pdf_tables` on) tables found by pdfplumber on pages whose text layer looks tabular
+written as rows tagged with their header and kept whole (`ingest.loaders.pdftables`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .. import ocr
 from ..pdf import read_pdf
 from ..text import clean_text
 from ..types import Page
+from . import pdftables
 from .registry import Loaded, Loader, LoadOptions, Probe, looks_like_pdf, register
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,9 @@ def load_pdf(data: bytes, source: str, options: LoadOptions) -> Loaded:
     wanted = [page.number for page in pages if page.number is not None and needs_ocr(page.text)]
     if wanted and options.ocr:
         pages, notes = _ocr_pages(data, pages, wanted, options)
+        warnings = warnings + notes
+    if options.pdf_tables:
+        pages, notes = pdftables.add_tables(data, pages, options.deadline)
         warnings = warnings + notes
     return pages, title, warnings
 
@@ -79,4 +84,8 @@ def _is_pdf(probe: Probe) -> bool:
     return looks_like_pdf(probe.head)
 
 
-register(Loader("pdf", "a PDF", (".pdf",), _is_pdf, load_pdf, order=0, ocr=True, options=("ocr", "ocr_languages")))
+register(
+    Loader(
+        "pdf", "a PDF", (".pdf",), _is_pdf, load_pdf, order=0, ocr=True, options=("ocr", "ocr_languages", "pdf_tables")
+    )
+)

@@ -20,6 +20,13 @@ from ..types import Page
 Loaded = tuple[list[Page], str, list[str]]
 
 
+#: The options that only OCR'd pages (or pages OCR could read) depend on: recorded only by the documents they touched.
+OCR_OPTIONS = ("ocr", "ocr_languages")
+
+#: What a document recorded without an option was read with: the option did not exist yet (PDF tables).
+_BEFORE = {"pdf_tables": False}
+
+
 @dataclass(frozen=True, slots=True)
 class LoadOptions:
     """The settings that change what text a file gives. Recorded per document, so changing one re-reads the
@@ -28,19 +35,42 @@ class LoadOptions:
     ocr: bool = True
     ocr_languages: str = "eng"
     deadline: float | None = None
-    """`time.monotonic()` by which a loader should stop optional slow work (OCR) and report what is left."""
+    """`time.monotonic()` by which a loader should stop optional slow work (OCR, tables) and report what is left."""
+    pdf_tables: bool = False
+    """Find tables in PDFs with pdfplumber and write them as header-tagged rows (`loaders.pdftables`)."""
 
-    def recorded(self) -> dict[str, object]:
-        """The fields a document records when they changed its text (OCR'd pages, or pages left without text)."""
-        return {"ocr": self.ocr, "ocr_languages": self.ocr_languages if self.ocr else ""}
+    def recorded(self, names: tuple[str, ...] = OCR_OPTIONS) -> dict[str, object]:
+        """The named fields as a document records them (OCR's languages only while OCR is on)."""
+        values = {
+            "ocr": self.ocr,
+            "ocr_languages": self.ocr_languages if self.ocr else "",
+            "pdf_tables": self.pdf_tables,
+        }
+        return {name: values[name] for name in names if name in values}
+
+    def changes(self, recorded: dict[str, object], names: tuple[str, ...]) -> bool:
+        """Whether these options would read a document otherwise than those it recorded did: a recorded field
+        differs, or one of `names` (its loader's options beyond OCR's) was not recorded and now reads otherwise
+        than before it existed."""
+        if any(self.recorded((key,)).get(key, value) != value for key, value in recorded.items()):
+            return True
+        return any(
+            name not in recorded and name in _BEFORE and self.recorded((name,))[name] != _BEFORE[name]
+            for name in names
+            if name not in OCR_OPTIONS
+        )
 
     def to_json(self) -> dict[str, object]:
-        return {"ocr": self.ocr, "ocr_languages": self.ocr_languages}
+        return {"ocr": self.ocr, "ocr_languages": self.ocr_languages, "pdf_tables": self.pdf_tables}
 
     @classmethod
     def from_json(cls, data: dict[str, object] | None) -> LoadOptions:
         data = data or {}
-        return cls(ocr=bool(data.get("ocr", True)), ocr_languages=str(data.get("ocr_languages", "eng")))
+        return cls(
+            ocr=bool(data.get("ocr", True)),
+            ocr_languages=str(data.get("ocr_languages", "eng")),
+            pdf_tables=bool(data.get("pdf_tables", cls.__dataclass_fields__["pdf_tables"].default)),
+        )
 
 
 class Probe:
