@@ -67,7 +67,7 @@ def quoted(model: ChatModel, prompt: Prompt, settings: Settings, question: str =
     if found is None:
         return None
     # How much of what the question is about the quoted source mentions (for a span decoded even when refused).
-    about = coverage(question, [prompt.texts[found.source - 1]]) if found.source is not None else None
+    about = coverage(question, [_with_header(prompt, found.source)]) if found.source is not None else None
     if found.refused or found.refuse_probability >= settings.quote_decline_threshold:
         log.info("Quote mode declined (refusal probability %.3f)", found.refuse_probability)
         return Answer("quote", NOT_FOUND, declined=True, quote=found, coverage=about)
@@ -88,8 +88,15 @@ def computed(model: ChatModel, prompt: Prompt, settings: Settings, question: str
     except CalculationError as exc:
         log.info("Calculation for %r did not check out: %s (reply %r)", question, exc, reply)
         return Answer("compute", "", note=str(exc))
-    cited = [prompt.texts[f.source - 1] for f in calculation.figures if f.source is not None]
+    cited = [_with_header(prompt, f.source) for f in calculation.figures if f.source is not None]
     if coverage(question, cited) < settings.subject_min_coverage:
         log.info("Calculation for %r used figures from sources about something else", question)
         return Answer("compute", NOT_FOUND, declined=True, note="the figures are about something else")
     return Answer("compute", calculation.text(), calculation=calculation)
+
+
+def _with_header(prompt: Prompt, number: int) -> str:
+    """Source `number`'s text as the model read it, after its document's title, page and heading (a filing's
+    company is often named there, not on the page)."""
+    text = prompt.texts[number - 1]
+    return f"{prompt.sources[number - 1].chunk.header()}\n{text}" if number <= len(prompt.sources) else text

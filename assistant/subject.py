@@ -24,6 +24,12 @@ from ingest.stores.keyword import tokens
 LANGUAGES = ("en", "es", "de", "fr", "it", "pt", "nl", "ru")
 #: Zipf frequency of the commonest words: a word's weight is how far below this it lies.
 TOP_ZIPF = 7.0
+#: Only a question that names its subject in at most this many specific words (weight at least `SPECIFIC`) is
+#: judged. A short question ("How tall is Mount Aconcagua?") names what its source must mention; a long one (an
+#: analyst's "notable changes in Apple's liquidity position or cash flows") paraphrases, and the page that answers
+#: it need not repeat its words: judged, a quarter of financebench's answerable questions would be declined.
+MAX_JUDGED_WORDS = 4
+SPECIFIC = 1.5
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -71,10 +77,13 @@ def subject(question: str) -> dict[str, float]:
 
 def coverage(question: str, texts: list[str]) -> float:
     """The share of what `question` is about that `texts` mention, by weight (1.0 when there is nothing to judge:
-    no weighted words, no texts, or a question or texts not in English)."""
+    no weighted words, more than `MAX_JUDGED_WORDS` specific ones, no texts, or a question or texts not in
+    English)."""
     weights = subject(question)
     total = sum(weights.values())
     joined = "\n".join(texts)
+    if sum(weight >= SPECIFIC for weight in weights.values()) > MAX_JUDGED_WORDS:
+        return 1.0
     if not total or not joined.strip() or language(question) != "en" or language(joined) != "en":
         return 1.0
     found = set(tokens([joined])[0])
