@@ -29,7 +29,7 @@ TOP_ZIPF = 7.0
 #: analyst's "notable changes in Apple's liquidity position or cash flows") paraphrases, and the page that answers
 #: it need not repeat its words: judged, a quarter of financebench's answerable questions would be declined.
 MAX_JUDGED_WORDS = 4
-SPECIFIC = 1.5
+SPECIFIC = 2.0
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
