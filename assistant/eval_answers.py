@@ -246,18 +246,13 @@ def table(summary: dict[str, Any]) -> list[str]:
             f"Quote decoding overhead: {overhead['constraint_seconds_per_answer']} s per answer working out the "
             f"allowed tokens, {_fmt(overhead['share_of_answer_time'])} of the answer time.",
         ]
-    if "subject_curve" in summary:
-        lines += ["", "| quote declines below subject coverage | answerable declined | unanswerable declined | F1 |"]
-        lines.append("| --- | --- | --- | --- |")
-        for t, row in summary["subject_curve"].items():
-            cells = [t, _fmt(row["answerable_declined"]), _fmt(row["unanswerable_declined"]), _fmt(row["f1"])]
-            lines.append("| " + " | ".join(cells) + " |")
-    if "decline_curve" in summary:
-        lines += ["", "| quote declines at refusal probability | answerable declined | unanswerable declined | F1 |"]
-        lines.append("| --- | --- | --- | --- |")
-        for t, row in summary["decline_curve"].items():
-            cells = [t, _fmt(row["answerable_declined"]), _fmt(row["unanswerable_declined"]), _fmt(row["f1"])]
-            lines.append("| " + " | ".join(cells) + " |")
+    for key, threshold in (("subject_curve", "below subject coverage"), ("decline_curve", "at refusal probability")):
+        if key in summary:
+            lines += ["", f"| quote declines {threshold} | answerable declined | unanswerable declined | F1 |"]
+            lines.append("| --- | --- | --- | --- |")
+            for t, row in summary[key].items():
+                cells = [t, _fmt(row["answerable_declined"]), _fmt(row["unanswerable_declined"]), _fmt(row["f1"])]
+                lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import Stemmer
@@ -97,9 +98,6 @@ def locate(document: DocumentInfo, settings: Settings) -> Path | None:
     return None
 
 
-_kinds: dict[tuple[str, int, int], str | None] = {}
-
-
 def page_kind(path: Path) -> str | None:
     """The file's kind when its pages (or slides) can be drawn for its source card ("pdf" or "pptx"), else None:
     by the same sniffing function ingestion uses (`ingest.loaders.sniff`, through `ingest.render.page_kind`), once
@@ -108,10 +106,12 @@ def page_kind(path: Path) -> str | None:
         stat = path.stat()
     except OSError:
         return None
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _kinds:
-        _kinds[key] = _sniffed_page_kind(path)
-    return _kinds[key]
+    return _sniffed(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sniffed(path: str, size: int, mtime_ns: int) -> str | None:  # size and mtime key the cache by version
+    return _sniffed_page_kind(path)
 
 
 def is_pdf(path: Path) -> bool:

@@ -292,3 +292,7 @@ def test_subject_weights_rare_words_over_common_ones() -> None:
     assert coverage("What is the boiling point of tungsten?", ["Tungsten boils at 5,555 °C."]) > 0.8
     assert coverage("What is the boiling point of tungsten?", ["Water boils at 100 °C at sea level."]) < 0.4
     assert coverage("Wo liegt der Aconcagua?", ["Warsaw lies on the Vistula."]) == 1.0  # not English: not judged
+    # A long question (more than four specific words) paraphrases: not judged, whatever the source says.
+    analyst = "Are there any notable changes in Apple's liquidity position or cash flows across these quarters?"
+    assert coverage(analyst, ["Warsaw lies on the Vistula."]) == 1.0
+    assert coverage("How tall is Mount Aconcagua?", ["Warsaw lies on the Vistula."]) == 0.0
