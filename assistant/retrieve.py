@@ -156,6 +156,8 @@ def _passages(found: list[ScoredChunk], k: int) -> list[ScoredChunk]:
 def heading_only(chunk: Chunk) -> bool:
     """Whether a chunk's text is nothing but Markdown headings (`# Title`) that its header (title and heading
     path) already says."""
+    if not chunk.text.lstrip().startswith("#"):  # most chunks: the first line is no heading
+        return False
     header = chunk.header()
     lines = [line.strip() for line in chunk.text.splitlines() if line.strip()]
     for line in lines:
