@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from ingest import Collection as Snapshot
-from ingest import Embedder, ScoredChunk, Settings, embedder_for, open_index
+from ingest import Embedder, ScoredChunk, Settings, embedder_for, open_index, with_collection_embedder
 
 from .citations import check_citations
 from .generate import ChatModel, Message, load_chat_model
@@ -119,7 +119,9 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
         """The real thing: sentence-transformers embedder, the collection on disk, the chat model the settings choose
-        (llama.cpp or an OpenAI-compatible server; loaded lazily)."""
+        (llama.cpp or an OpenAI-compatible server; loaded lazily). An existing collection is searched with the
+        embedder it was built with (`with_collection_embedder`)."""
+        settings = with_collection_embedder(settings)
         embedder = embedder_for(settings)
         store = open_index(settings, embedder)
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None

@@ -34,6 +34,7 @@ from ingest import (
     collect_sources,
     embedder_for,
     ingest,
+    with_collection_embedder,
 )
 from ingest.files import sha256_bytes, sha256_file
 from ingest.quiet import quiet_third_party_output
@@ -101,6 +102,7 @@ def evaluate(
     within_doc: bool = False,
     where: dict[str, str] | None = None,
 ) -> Run:
+    settings = with_collection_embedder(settings)  # a collection built before is measured with its own embedder
     passages = load_passages(dataset / "passages.jsonl")
     questions: list[Question] = []
     for path, limit in question_files:

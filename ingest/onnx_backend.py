@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
+from .onnx_session import EXPORT_VERSION, export_folder, model_files
 
 log = logging.getLogger(__name__)
 
-#: Bumped whenever the export recipe changes, so an old cached graph is never reused for a new recipe.
-EXPORT_VERSION = "1"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -90,8 +89,11 @@ def exported_model(model: Any, location: str, cache_dir: Path) -> Path:
             f"The onnx backend needs a transformer as the model's first module, not {type(transformer).__name__}; "
             "set DOCQA_EMBEDDING_BACKEND=torch."
         )
-    key = _weights_key(transformer.model)
-    folder = cache_dir / "onnx" / f"{Path(location).name or 'model'}-{key[:16]}"
+    files = model_files(location)  # a model folder: keyed by its files, so `onnx_session` finds it without torch
+    if files is not None:
+        folder = export_folder(files, cache_dir)
+    else:
+        folder = cache_dir / "onnx" / f"{Path(location).name or 'model'}-{_weights_key(transformer.model)[:16]}"
     path = folder / "model.onnx"
     if path.exists():
         return path

@@ -63,7 +63,7 @@ def test_dedup_and_length_batching_give_the_plain_vectors_in_input_order(tmp_pat
 
 
 def test_backend_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings(_env_file=None).embedding_backend == "onnx"
+    assert Settings(_env_file=None).embedding_backend == "onnx-int8"
     monkeypatch.setenv("DOCQA_EMBEDDING_BACKEND", "torch")
     assert Settings(_env_file=None).embedding_backend == "torch"
     with pytest.raises(ValidationError):

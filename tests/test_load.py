@@ -152,3 +152,26 @@ def test_damaged_word_document_is_refused_with_a_reason() -> None:
         data[at] ^= 0x55
     with pytest.raises(DocumentError, match="not a readable Word document"):
         load_bytes(bytes(data), "damaged.docx", suffix=".docx")
+
+
+def test_pdf_text_comes_from_pdfium_with_hyphenated_words_whole() -> None:
+    """pdfium marks a word hyphenated across a line end with U+FFFE; the word comes back whole."""
+    paper = SHARED / "eval" / "data" / "mmlongbench-doc-papers" / "pdfs" / "2023.acl-long.386.pdf"
+    if not paper.exists():
+        pytest.skip("the MMLongBench papers are not here")
+    text = load_file(paper).pages[3].text
+    assert "\ufffe" not in text and "sub-task functions F" in text and "interpreter" in text
+
+
+def test_pages_pdfium_scatters_one_character_per_line_are_read_by_pypdf() -> None:
+    from ingest.pdf import scattered
+
+    assert scattered("\n".join("Item 16. Form 10-K") + "\nNone.") and not scattered(
+        "Item 16. Form 10-K Summary.\nNone.\n125"
+    )
+    filing = SHARED / "eval" / "data" / "financebench-dev" / "pdfs" / "KRAFTHEINZ_2019_10K.pdf"
+    if not filing.exists():
+        pytest.skip("the financebench filings are not here")
+    pages = load_file(filing).pages
+    assert pages[129].text.startswith("Item 16. Form 10-K Summary.")
+    assert not any(scattered(p.text) for p in pages)

@@ -200,7 +200,7 @@ def test_int8_vectors_are_never_mixed_with_full_precision_ones(store: Store) -> 
     from ingest.pipeline import index_config
     from tests.conftest import HashEmbedder
 
-    settings = Settings(embedding_model="hash-bow", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(embedding_model="hash-bow", embedding_backend="onnx", _env_file=None)  # type: ignore[call-arg]
     full = index_config(settings, HashEmbedder(16))
     int8 = index_config(settings.model_copy(update={"embedding_backend": "onnx-int8"}), HashEmbedder(16))
     assert int8.quantization == "int8" and full.quantization == "" and full == replace(int8, quantization="")
@@ -210,3 +210,22 @@ def test_int8_vectors_are_never_mixed_with_full_precision_ones(store: Store) -> 
         store.open("team", int8, create=True).commit(add_chunks=chunks, add_vectors=vectors, add_documents=[info])
     with pytest.raises(IndexStoreError, match=r"int8 weights.*--rebuild"):
         store.open("team", full)
+
+
+def test_a_collection_keeps_the_precision_it_was_built_with() -> None:
+    """int8 became the default after float collections were built: those are searched and extended with float
+    weights (and an int8 one with int8 whatever the setting), not refused."""
+    from ingest import Settings, with_collection_embedder
+    from ingest.pipeline import index_config
+    from tests.conftest import HashEmbedder
+
+    default = Settings(embedding_model="hash-bow", _env_file=None)  # type: ignore[call-arg]
+    assert default.embedding_backend == "onnx-int8"
+    floats = index_config(default.model_copy(update={"embedding_backend": "onnx"}), HashEmbedder(16))
+    assert with_collection_embedder(default, floats).embedding_backend == "onnx"
+    int8 = index_config(default, HashEmbedder(16))
+    assert with_collection_embedder(default, int8) is default
+    for configured in ("onnx", "torch"):
+        settings = default.model_copy(update={"embedding_backend": configured})
+        assert with_collection_embedder(settings, int8).embedding_backend == "onnx-int8"
+        assert with_collection_embedder(settings, floats) is settings
