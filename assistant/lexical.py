@@ -52,6 +52,8 @@ class Lexical:
         """doc_id -> rank of the documents whose self-description fits the years, quarters and forms the query
         names best (`facet_match`), when they are few; those the query's words match best come first."""
         asked = asked_facets(query)
+        if not asked["years"] and not asked["quarters"] and _LATEST.search(query):
+            return self._latest(query, asked["forms"])
         if not any(asked.values()) or len(self.doc_ids) < 2:
             return {}
         facets = [facet_match(asked, about) for about in self.about]
@@ -60,6 +62,21 @@ class Lexical:
         if not best or sum(1 for f in fitting if f) > max(1, int(_NAMING_SHARE * len(self.doc_ids))):
             return {}
         return self._ranked(query, fitting)
+
+    def _latest(self, query: str, forms: set[str]) -> dict[str, int]:
+        """For "the most recent 10-Q of Microsoft": among the documents the question names, those of the latest
+        period they describe themselves with (of the forms asked, if any)."""
+        named = self.document_ranks(query)
+        index = {d: i for i, d in enumerate(self.doc_ids)}
+        ends = {
+            d: str(self.about[index[d]].get("period_end") or "")
+            for d in named
+            if not forms or self.about[index[d]].get("form") in forms
+        }
+        latest = max(ends.values(), default="")
+        if not latest or len(ends) < 2:
+            return {}
+        return self._ranked(query, [1.0 if ends.get(d) == latest else 0.0 for d in self.doc_ids])
 
     def _ranked(self, query: str, counts: list[float]) -> dict[str, int]:
         scores = dict(self.documents.search(query, len(self.doc_ids)))
@@ -91,6 +108,8 @@ def facet_match(asked: dict[str, Any], about: dict[str, Any]) -> float:
     return score
 
 
+#: Words asking for the newest of a company's documents ("last" is left out: "last year" is a period of its own).
+_LATEST = re.compile(r"\b(?:most recent|latest|newest)\b", re.IGNORECASE)
 #: A name names documents when at most this share of the collection's documents hold it in their profile.
 _NAMING_SHARE = 0.25
 #: Runs of capitalized words and acronyms: the names a question may give (its first word is skipped); `3M` too.

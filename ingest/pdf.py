@@ -27,10 +27,22 @@ _PDFIUM_HYPHEN = str.maketrans("", "", "\ufffe\x02")
 def read_pdf(data: bytes, source: str) -> tuple[list[Page], str, list[str]]:
     """Pages (1-based numbers), the title from the metadata, and warnings.
 
-    A file pypdf cannot open, or cannot decrypt with the empty password, is refused with the reason. Its text
-    comes from pdfium, or from pypdf where pdfium fails (then a page pypdf cannot extract is reported).
+    A file pypdf cannot open, or cannot decrypt with the empty password, is refused with the reason, unless pypdf
+    stopped at one of its own resource limits (large but valid files, such as some SEC filings): then pdfium alone
+    reads it. The text comes from pdfium, or from pypdf where pdfium fails (then a page pypdf cannot extract is
+    reported).
     """
-    reader, title = _open_with_pypdf(data, source)
+    from pypdf.errors import LimitReachedError
+
+    try:
+        reader, title = _open_with_pypdf(data, source)
+    except LimitReachedError as exc:
+        reason = _reason(exc)
+        try:
+            pages, title = _read_with_pdfium(data)
+        except _PARSER_ERRORS as fallback_exc:
+            raise DocumentError(source, f"unreadable PDF ({reason}; pdfium: {_reason(fallback_exc)}).") from exc
+        return pages, title, [f"pypdf stopped at a limit ({reason}); text extracted with pdfium alone"]
     try:
         pages, pdfium_title = _read_with_pdfium(data)
         return _scattered_pages_by_pypdf(pages, reader), title or pdfium_title, []
@@ -69,11 +81,13 @@ def _open_with_pypdf(data: bytes, source: str) -> tuple[object, str]:
     """pypdf's reader of the file, decrypted with the empty password where it is encrypted, and its title. The
     file's structure (cross-references, page tree) is checked here; the pages' content is not parsed."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         encrypted = reader.is_encrypted
+    except LimitReachedError:
+        raise
     except _PARSER_ERRORS as exc:
         raise DocumentError(source, f"damaged or unreadable PDF ({_reason(exc)}).") from exc
     if encrypted:
@@ -95,6 +109,8 @@ def _open_with_pypdf(data: bytes, source: str) -> tuple[object, str]:
         log.debug("no metadata in %s: %s", source, exc)
     try:
         len(reader.pages)  # walks the page tree: a broken one (a page loop, say) is refused, not half-read
+    except LimitReachedError:
+        raise
     except _PARSER_ERRORS as exc:
         raise DocumentError(source, f"damaged or unreadable PDF ({_reason(exc)}).") from exc
     return reader, title

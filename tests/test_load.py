@@ -175,3 +175,12 @@ def test_pages_pdfium_scatters_one_character_per_line_are_read_by_pypdf() -> Non
     pages = load_file(filing).pages
     assert pages[129].text.startswith("Item 16. Form 10-K Summary.")
     assert not any(scattered(p.text) for p in pages)
+
+
+def test_a_pdf_pypdf_stops_on_at_a_limit_is_read_by_pdfium_alone() -> None:
+    filing = SHARED / "eval" / "data" / "docugami-sec-10q" / "pdfs" / "2023 Q1 MSFT.pdf"
+    if not filing.exists():
+        pytest.skip("the docugami filings are not here")
+    document = load_file(filing)
+    assert len(document.pages) > 50 and "COMPREHENSIVE INCOME STATEMENTS" in document.pages[3].text
+    assert any("pypdf stopped at a limit" in w for w in document.warnings)

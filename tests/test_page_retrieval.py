@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.lexical import asked_facets, facet_match
+from assistant.lexical import asked_facets, facet_match, lexical_index
 from assistant.prompt import Prompt, build_messages, page_window
 from assistant.query import search_query
 from assistant.retrieve import by_page, retrieve
@@ -102,7 +102,8 @@ def test_the_filing_of_the_year_asked_is_found(tmp_path: Path, settings: Setting
         cover = f"FORM 10-K\nFor the fiscal year ended December 31, {year}\nCORNING INCORPORATED\n" + REGISTRANT
         statement = f"Consolidated Balance Sheets\nTotal current liabilities {year} {year - 1}\nAccounts payable"
         write_pdf(folder / f"annual-{year}.pdf", [cover, "Business overview. " * 30, statement])
-    for company in ("Fabrikam", "Northwind", "Tailspin", "Litware", "Contoso", "Adatum", "Proseware", "Wingtip"):
+    others = ("Fabrikam", "Northwind", "Tailspin", "Litware", "Contoso", "Adatum", "Proseware", "Wingtip", "Lucerne")
+    for company in (*others, "Fourth", "Humongous", "Alpine"):  # Corning is a quarter of the documents at most
         write_pdf(folder / f"{company}.pdf", [f"{company} handbook\nTotal current liabilities are listed."])
     ingest(collect_sources([folder]), settings, embedder)
     store = open_index(settings, embedder)
@@ -116,6 +117,12 @@ def test_the_filing_of_the_year_asked_is_found(tmp_path: Path, settings: Setting
     pages = [(h.chunk.doc_id, h.chunk.page) for h in found.candidates]
     assert len(pages) == len(set(pages))  # one chunk stands for each page
     assert all(c.page == found.hits[0].chunk.page for c in found.pages[found.hits[0].chunk.id])
+
+    # "The most recent 10-K": the newest of the filings the question names, not every one of them.
+    latest = lexical_index(store).period_ranks("What did Corning report in its most recent 10-K?")
+    assert [store.documents[d].about["fiscal_year"] for d in latest] == [2022]
+    assert len(lexical_index(store).period_ranks("What did Corning report in its 10-K?")) == 4  # the form: all
+    assert lexical_index(store).period_ranks("What is the most recent handbook?") == {}  # names no company
 
 
 def _chunk(n: int, start: int, text: str, page: int = 1) -> Chunk:
