@@ -114,8 +114,12 @@ class SentenceTransformerEmbedder(Embedder):
             raise ModelError(f"The embedding model {self.name!r} does not report its dimension.")
         if self.backend.startswith("onnx"):
             self._onnx = OnnxEncoder(model, location, self._cache_dir, threads, int8=int8)
-            full = OnnxEncoder(model, location, self._cache_dir, threads) if int8 else self._onnx
-            verify_session(full.encode, model.tokenizer, location, self._cache_dir, threads)
+
+            def float_encode(texts: list[str]) -> np.ndarray:  # built only when the check runs
+                full = OnnxEncoder(model, location, self._cache_dir, threads) if int8 else self._onnx
+                return full.encode(texts)
+
+            verify_session(float_encode, model.tokenizer, location, self._cache_dir, threads)
         else:
             import torch
 

@@ -146,11 +146,15 @@ def open_session(location: str, cache_dir: Path, threads: int, *, int8: bool) ->
         return None
     folder = export_folder(files, cache_dir)
     graph = folder / ("model.int8.onnx" if int8 else "model.onnx")
+    return SessionEncoder(files, graph, threads) if _recorded(folder) and graph.is_file() else None
+
+
+def _recorded(folder: Path) -> bool:
+    """Whether the check written in `folder` found this path the same as the full one."""
     try:
-        checked = json.loads((folder / CHECKED).read_text(encoding="utf-8")).get("same") is True
+        return json.loads((folder / CHECKED).read_text(encoding="utf-8")).get("same") is True
     except (OSError, ValueError, AttributeError):
-        return None
-    return SessionEncoder(files, graph, threads) if checked and graph.is_file() else None
+        return False
 
 
 def verify_session(
@@ -163,6 +167,8 @@ def verify_session(
     if files is None:
         return False
     folder = export_folder(files, cache_dir)
+    if (folder / CHECKED).is_file():  # checked once per export; a failed check is not tried again
+        return _recorded(folder)
     session = SessionEncoder(files, folder / "model.onnx", threads)
     counts = all(session.count_tokens(t) == len(tokenizer.encode(t, add_special_tokens=False)) for t in PROBES)
     gap = float(np.abs(session.encode(PROBES) - encode(PROBES)).max())

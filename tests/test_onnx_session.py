@@ -13,7 +13,7 @@ import pytest
 
 from ingest import SentenceTransformerEmbedder, Settings
 from ingest.embed import resolve_embedder
-from ingest.onnx_session import CHECKED, export_folder, model_files, open_session
+from ingest.onnx_session import CHECKED, export_folder, model_files, open_session, verify_session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,11 @@ def test_an_unchecked_or_failed_export_keeps_the_full_path(tmp_path: Path) -> No
     assert open_session(str(folder), tmp_path / "cache", 1, int8=False) is None  # never checked
     (export / CHECKED).write_text(json.dumps({"same": False}))
     assert open_session(str(folder), tmp_path / "cache", 1, int8=False) is None
+
+    def never(texts: list[str]) -> None:
+        raise AssertionError("a checked export is not checked again")
+
+    assert verify_session(never, None, str(folder), tmp_path / "cache", 1) is False  # the record stands
     (folder / "tokenizer.json").write_text('{"changed": true}')  # other files: another folder, unchecked
     assert export_folder(files, tmp_path / "cache") != export
 
