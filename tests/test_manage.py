@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import Embedder, IndexStoreError, Settings, collect_sources, ingest, open_index
+from ingest import Embedder, IndexStoreError, Settings, collect_sources, ingest, open_index, open_store
 from ingest.manage import (
     collection_names,
     create_collection,
@@ -120,3 +121,25 @@ def test_cli_lists_deletes_and_manages_collections(tmp_path: Path) -> None:
     assert "No collections" in run("--collections").stdout
     bad = run("--collection", "../up", "--list")
     assert bad.returncode == 2 and "collection" in bad.stderr
+
+
+@pytest.mark.real_models
+def test_cli_extends_a_float_collection_with_float_weights_under_the_int8_default(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "leave.md").write_text("# Leave\nEmployees get 27 vacation days a year.", encoding="utf-8")
+    (docs / "parking.md").write_text("# Parking\nThe garage is free with a badge.", encoding="utf-8")
+
+    def run(path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ingest", "--index-dir", str(tmp_path / "index"), "--quiet", str(path)]
+        environment = {k: v for k, v in os.environ.items() if k != "DOCQA_EMBEDDING_BACKEND"} | env
+        return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600, env=environment)
+
+    assert run(docs / "leave.md", DOCQA_EMBEDDING_BACKEND="onnx").returncode == 0
+    added = run(docs / "parking.md")  # the default: int8
+    assert added.returncode == 0, added.stderr
+    assert "adding with the embedder it was built with" in added.stderr and "--rebuild" in added.stderr
+    settings = Settings(index_dir=tmp_path / "index", _env_file=None)  # type: ignore[call-arg]
+    config = open_store(settings).config_of(settings.collection)
+    assert config is not None and config.quantization == ""  # still float: nothing mixed
+    assert len(list_documents(settings)) == 2
